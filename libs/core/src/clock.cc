@@ -30,7 +30,7 @@ std::string FormatRfc3339(WallTime t, int fraction_digits) {
   std::string out(buf, n);
   if (fraction_digits > 0) {
     if (fraction_digits > 9) fraction_digits = 9;
-    char frac[16];
+    char frac[32];
     std::snprintf(frac, sizeof(frac), "%09lld", static_cast<long long>(nanos));
     out += '.';
     out.append(frac, static_cast<std::size_t>(fraction_digits));

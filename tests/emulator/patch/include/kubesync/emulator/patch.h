@@ -7,11 +7,10 @@
 // that has no strategic schema (custom resources) returns kUnimplemented (415).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "kubesync/core/status.h"
 
@@ -43,9 +42,9 @@ Result<nlohmann::json> ApplyStrategicMergePatch(const nlohmann::json& target, co
 
 // Server-side apply (application/apply-patch+yaml, already converted to JSON).
 struct ApplyOptions {
-  std::string field_manager;  // required (the server answers 400 without it)
+  std::string field_manager;  // required (else 422 Invalid, as ValidatePatchOptions does)
   bool force = false;
-  std::string time;            // RFC 3339, stamped on the managedFields entry
+  std::string time;  // RFC 3339, stamped on the managedFields entry
 };
 
 struct ApplyConflict {
@@ -54,7 +53,7 @@ struct ApplyConflict {
 };
 
 struct ApplyOutcome {
-  nlohmann::json object;                // the merged object, with metadata.managedFields updated
+  nlohmann::json object;                 // the merged object, with metadata.managedFields updated
   std::vector<ApplyConflict> conflicts;  // non-empty: nothing applied, answer 409 with causes
 };
 
@@ -65,10 +64,19 @@ struct ApplyOutcome {
 Result<ApplyOutcome> ServerSideApply(const std::optional<nlohmann::json>& live, const nlohmann::json& applied,
                                      const TypeRef& type, const ApplyOptions& options);
 
-// Records an "Update" write by `manager` in metadata.managedFields (FieldsV1 of every leaf
-// set in `object`, excluding metadata.managedFields itself and status when `subresource`
-// is empty), as the real server does for create/update/patch. Entries of other managers
-// keep their fields except those this write changed.
+// The message of the 409 Conflict answer to an apply with conflicts, in the real server's
+// shape: `Apply failed with 1 conflict: conflict with "kubectl-edit": .spec.replicas`. Each
+// conflict becomes a cause {"reason":"FieldManagerConflict","message":"conflict with
+// \"<manager>\"","field":"<field>"}.
+std::string ConflictMessage(const std::vector<ApplyConflict>& conflicts);
+
+// Records an "Update" write by `manager` in metadata.managedFields, as the real server does
+// for create/update/patch: the entry (manager, Update, subresource) gains the leaves this
+// write added or changed (every leaf on create, `previous` nullopt), compared with
+// `previous`; other entries lose those leaves; leaves the write removed leave every entry.
+// System fields and metadata.managedFields are never tracked; with `subresource` "status"
+// only status is, otherwise everything but status. Entries come from the object's own
+// metadata.managedFields when present (a client may reset them), else from `previous`.
 void RecordUpdateManagedFields(nlohmann::json& object, const std::optional<nlohmann::json>& previous,
                                const std::string& manager, const std::string& api_version,
                                const std::string& subresource, const std::string& time);
