@@ -1,0 +1,155 @@
+// Connection: connect, reconnect forever, state callbacks, synchronous publish.
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "kubesync/bus/jetstream.h"
+#include "nats_util.h"
+
+namespace kubesync::bus {
+
+using internal::ToStatus;
+
+std::string_view ConnectionEventName(ConnectionEvent event) {
+  switch (event) {
+    case ConnectionEvent::kDisconnected:
+      return "disconnected";
+    case ConnectionEvent::kReconnected:
+      return "reconnected";
+    case ConnectionEvent::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+// Lives as long as the Connection; cnats threads call into it through `closure`.
+struct Connection::Callbacks {
+  BackoffPolicy backoff;
+  std::function<void(ConnectionEvent)> on_event;
+
+  static void Disconnected(natsConnection*, void* closure) {
+    static_cast<Callbacks*>(closure)->Fire(ConnectionEvent::kDisconnected);
+  }
+  static void Reconnected(natsConnection*, void* closure) {
+    static_cast<Callbacks*>(closure)->Fire(ConnectionEvent::kReconnected);
+  }
+  static void Connected(natsConnection*, void* closure) {  // first connect after a retry
+    static_cast<Callbacks*>(closure)->Fire(ConnectionEvent::kReconnected);
+  }
+  static void Closed(natsConnection*, void* closure) {
+    static_cast<Callbacks*>(closure)->Fire(ConnectionEvent::kClosed);
+  }
+  // cnats asks after each full pass over the server list; `attempts` counts passes.
+  static int64_t ReconnectDelay(natsConnection*, int attempts, void* closure) {
+    const BackoffPolicy& p = static_cast<Callbacks*>(closure)->backoff;
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const double exponent = std::min(std::max(attempts - 1, 0), 30);
+    const double base = std::min(static_cast<double>(p.initial.count()) * std::pow(p.multiplier, exponent),
+                                 static_cast<double>(p.max.count()));
+    const double factor = 1.0 + p.jitter * (2.0 * std::uniform_real_distribution<double>(0, 1)(rng) - 1.0);
+    return static_cast<int64_t>(
+        std::llround(std::clamp(base * factor, 1.0, static_cast<double>(p.max.count()))));
+  }
+  void Fire(ConnectionEvent event) const {
+    if (on_event) {
+      on_event(event);
+    }
+  }
+};
+
+Result<std::unique_ptr<Connection>> Connection::Connect(ConnectionOptions options) {
+  std::unique_ptr<Connection> conn(new Connection());
+  conn->options_ = std::move(options);
+  conn->callbacks_ = std::make_unique<Callbacks>();
+  conn->callbacks_->backoff = conn->options_.reconnect_backoff;
+  conn->callbacks_->on_event = conn->options_.on_event;
+  Callbacks* cb = conn->callbacks_.get();
+  const ConnectionOptions& o = conn->options_;
+
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, o.url.c_str());
+  if (s == NATS_OK && !o.name.empty()) s = natsOptions_SetName(opts, o.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, o.connect_timeout.count());
+  if (s == NATS_OK) s = natsOptions_SetAllowReconnect(opts, true);
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);  // negative: never give up
+  if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts, &Callbacks::ReconnectDelay, cb);
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &Callbacks::Disconnected, cb);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &Callbacks::Reconnected, cb);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, &Callbacks::Closed, cb);
+  if (s == NATS_OK && o.retry_on_failed_connect) {
+    s = natsOptions_SetRetryOnFailedConnect(opts, true, &Callbacks::Connected, cb);
+  }
+  if (s != NATS_OK) {
+    natsOptions_Destroy(opts);
+    return ToStatus(s, "nats options");
+  }
+  s = natsConnection_Connect(&conn->nc_, opts);
+  natsOptions_Destroy(opts);
+  if (s == NATS_NOT_YET_CONNECTED) {
+    s = NATS_OK;  // retry_on_failed_connect: cnats keeps trying in the background
+  }
+  if (s != NATS_OK) {
+    Status st = ToStatus(s, "connect to " + o.url);
+    return Status(Code::kUnavailable, st.message());
+  }
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = o.request_timeout.count();
+  s = natsConnection_JetStream(&conn->js_, conn->nc_, &jo);
+  if (s != NATS_OK) {
+    return ToStatus(s, "jetstream context");
+  }
+  return conn;
+}
+
+Connection::~Connection() {
+  if (js_ != nullptr) {
+    jsCtx_Destroy(js_);
+  }
+  if (nc_ != nullptr) {
+    natsConnection_Close(nc_);
+    natsConnection_Destroy(nc_);
+  }
+}
+
+bool Connection::IsConnected() const {
+  return nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+Result<PublishAck> Connection::Publish(std::string_view subject, std::string_view data,
+                                       std::string_view msg_id) {
+  const std::string subj(subject);
+  const std::string id(msg_id);
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = options_.request_timeout.count();
+  if (!id.empty()) {
+    po.MsgId = id.c_str();
+  }
+  jsPubAck* pa = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_Publish(&pa, js_, subj.c_str(), data.data(), static_cast<int>(data.size()), &po, &jerr);
+  if (s != NATS_OK) {
+    return ToStatus(s, "publish to " + subj, jerr);
+  }
+  PublishAck ack{pa->Stream != nullptr ? pa->Stream : "", pa->Sequence, pa->Duplicate};
+  jsPubAck_Destroy(pa);
+  return ack;
+}
+
+Result<std::unique_ptr<AsyncPublisher>> Connection::NewAsyncPublisher(int window) {
+  if (window <= 0) {
+    return InvalidArgumentError("async publish window must be positive, got " + std::to_string(window));
+  }
+  std::unique_ptr<AsyncPublisher> pub(new AsyncPublisher());
+  pub->ack_timeout_ = options_.request_timeout;
+  KS_RETURN_IF_ERROR(pub->Init(nc_, window, options_.request_timeout));
+  return pub;
+}
+
+}  // namespace kubesync::bus

@@ -1,0 +1,54 @@
+#include "kubesync/bus/testing/nats_server.h"
+
+#include <chrono>
+
+namespace kubesync::bus::testing {
+
+Result<std::unique_ptr<NatsServer>> NatsServer::Start() {
+  std::unique_ptr<NatsServer> server(new NatsServer());
+  server->store_dir_ = server->dir_.path() / "jetstream";
+  server->port_ = testsupport::FreePort();
+  KS_RETURN_IF_ERROR(server->StartAgain());
+  return server;
+}
+
+NatsServer::~NatsServer() { Stop(); }
+
+Status NatsServer::StartAgain() {
+  if (process_) {
+    return FailedPreconditionError("nats-server already running");
+  }
+  testsupport::ProcessOptions opts;
+  opts.argv = {"nats-server",      "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
+               store_dir_.string()};
+  const std::string log = "nats-" + std::to_string(++starts_) + ".log";
+  opts.stdout_path = dir_.path() / log;
+  opts.stderr_path = dir_.path() / log;
+  KS_ASSIGN_OR_RETURN(testsupport::Process p, testsupport::Process::Start(std::move(opts)));
+  process_.emplace(std::move(p));
+  // nats-server enables JetStream (and recovers its store) before it accepts clients.
+  const int port = port_;
+  if (!testsupport::WaitFor([port] { return testsupport::PortAcceptsConnections(port); },
+                            std::chrono::milliseconds(10'000))) {
+    Stop();
+    return UnavailableError("nats-server did not accept connections on port " + std::to_string(port_) +
+                            "; log: " + testsupport::ReadFile(dir_.path() / log));
+  }
+  return OkStatus();
+}
+
+void NatsServer::Stop() {
+  if (process_) {
+    process_->Stop(std::chrono::milliseconds(5000));
+    process_.reset();
+  }
+}
+
+void NatsServer::Kill() {
+  if (process_) {
+    process_->Kill();
+    process_.reset();
+  }
+}
+
+}  // namespace kubesync::bus::testing

@@ -1,0 +1,283 @@
+#include "kubesync/state/object_state.h"
+
+#include <charconv>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace kubesync::state {
+namespace {
+
+// One script for every mode, so check and set are one atomic step on the server.
+// KEYS[1] record; ARGV: mode ("check" | "commit" | "delete"), rv, uid, hash, now_ms.
+// resourceVersions are compared as canonical decimal strings (shorter is smaller, then
+// lexicographic): exact for all of uint64, where Lua numbers (doubles) stop at 2^53.
+const RedisScript& CasScript() {
+  static const RedisScript script(R"lua(
+local function le(a, b)
+  if #a ~= #b then return #a < #b end
+  return a <= b
+end
+local cur = redis.call('HMGET', KEYS[1], 'rv', 'hash', 'deleted')
+local mode, rv, uid, hash, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local stored_rv, stored_hash, stored_deleted = cur[1], cur[2], cur[3]
+if stored_rv and le(rv, stored_rv) then return 'stale' end
+local unchanged
+if mode == 'delete' then
+  unchanged = (stored_deleted == '1')
+else
+  unchanged = (stored_rv ~= false and stored_deleted ~= '1' and stored_hash == hash)
+end
+if mode == 'check' then
+  if unchanged then return 'unchanged' end
+  return 'newer'
+end
+if mode == 'delete' then
+  redis.call('HSET', KEYS[1], 'rv', rv, 'hash', '', 'deleted', '1', 'updatedAt', now)
+elseif unchanged then
+  redis.call('HSET', KEYS[1], 'rv', rv, 'uid', uid, 'updatedAt', now)
+else
+  redis.call('HSET', KEYS[1], 'rv', rv, 'uid', uid, 'hash', hash, 'deleted', '0', 'updatedAt', now)
+end
+if unchanged then return 'unchanged' end
+return 'newer'
+)lua");
+  return script;
+}
+
+constexpr std::string_view kPrefix = "kubesync:";
+
+Status CheckId(std::string_view id) {
+  if (id.empty()) {
+    return InvalidArgumentError("state: live synchronization id is empty");
+  }
+  for (const char c : id) {
+    // Glob characters would widen SCAN's MATCH; ':' would blur the key layout.
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\' || c == ':' ||
+        static_cast<unsigned char>(c) <= ' ') {
+      return InvalidArgumentError("state: live synchronization id \"" + std::string(id) +
+                                  "\" contains a character that is not allowed");
+    }
+  }
+  return OkStatus();
+}
+
+int64_t NowMs(const Clock* clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock->Now().time_since_epoch()).count();
+}
+
+bool ParseU64(std::string_view s, uint64_t* out) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+bool ParseI64(std::string_view s, int64_t* out) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// HGETALL reply -> record; DataLoss when a field does not parse (someone else wrote it).
+Result<ObjectRecord> ToRecord(std::string object_key, const RedisReply& reply) {
+  ObjectRecord rec;
+  rec.object_key = std::move(object_key);
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    const std::string& field = reply.elements[i].str;
+    const std::string& value = reply.elements[i + 1].str;
+    bool ok = true;
+    if (field == "rv") {
+      ok = ParseU64(value, &rec.rv);
+    } else if (field == "uid") {
+      rec.uid = value;
+    } else if (field == "hash") {
+      rec.hash = value;
+    } else if (field == "deleted") {
+      rec.deleted = value == "1";
+    } else if (field == "updatedAt") {
+      ok = ParseI64(value, &rec.updated_at_unix_ms);
+    }
+    if (!ok) {
+      return Status(Code::kDataLoss, "state: record " + rec.object_key + " field " + field + " is \"" +
+                                         value + "\", not a number");
+    }
+  }
+  return rec;
+}
+
+std::string ObjPrefix(std::string_view id) { return std::string(kPrefix) + std::string(id) + ":obj:"; }
+std::string StatsKey(std::string_view id) { return std::string(kPrefix) + std::string(id) + ":stats"; }
+
+// Walks every key of `pattern` with SCAN (never KEYS: it blocks the server).
+Status ScanKeys(RedisClient* redis, const std::string& pattern, int batch,
+                const std::function<Status(std::vector<std::string>&)>& on_keys) {
+  std::string cursor = "0";
+  do {
+    KS_ASSIGN_OR_RETURN(RedisReply reply,
+                        redis->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", std::to_string(batch)},
+                                       RedisClient::Retry::kOnce));
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+      return InternalError("state: unexpected SCAN reply");
+    }
+    cursor = reply.elements[0].str;
+    std::vector<std::string> keys;
+    keys.reserve(reply.elements[1].elements.size());
+    for (auto& k : reply.elements[1].elements) {
+      keys.push_back(std::move(k.str));
+    }
+    if (!keys.empty()) {
+      KS_RETURN_IF_ERROR(on_keys(keys));
+    }
+  } while (cursor != "0");
+  return OkStatus();
+}
+
+// Signals an early stop out of ScanKeys without being an error to the caller.
+constexpr std::string_view kStopMarker = "state: scan stopped by caller";
+
+}  // namespace
+
+std::string_view CasResultName(CasResult result) {
+  switch (result) {
+    case CasResult::kNewer:
+      return "newer";
+    case CasResult::kStale:
+      return "stale";
+    case CasResult::kUnchanged:
+      return "unchanged";
+  }
+  return "unknown";
+}
+
+ObjectStateStore::ObjectStateStore(RedisClient* redis, const Clock* clock) : redis_(redis), clock_(clock) {}
+
+Result<std::string> ObjectStateStore::RecordKey(std::string_view id, std::string_view object_key) {
+  KS_RETURN_IF_ERROR(CheckId(id));
+  int slashes = 0;
+  for (const char c : object_key) {
+    slashes += c == '/' ? 1 : 0;
+  }
+  const size_t last = object_key.rfind('/');
+  if (slashes != 3 || last == std::string_view::npos || last + 1 == object_key.size()) {
+    return InvalidArgumentError("state: object key \"" + std::string(object_key) +
+                                "\" is not group/resource/namespace/name");
+  }
+  return ObjPrefix(id) + std::string(object_key);
+}
+
+Result<CasResult> ObjectStateStore::RunCas(std::string_view mode, std::string_view id,
+                                           std::string_view object_key, uint64_t rv, std::string_view uid,
+                                           std::string_view hash, RedisClient::Retry retry) {
+  KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
+  KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Eval(CasScript(), {key},
+                                                     {std::string(mode), std::to_string(rv), std::string(uid),
+                                                      std::string(hash), std::to_string(NowMs(clock_))},
+                                                     retry));
+  if (reply.str == "newer") return CasResult::kNewer;
+  if (reply.str == "stale") return CasResult::kStale;
+  if (reply.str == "unchanged") return CasResult::kUnchanged;
+  return InternalError("state: unexpected compare-and-set reply \"" + reply.str + "\"");
+}
+
+Result<CasResult> ObjectStateStore::ShouldApply(std::string_view id, std::string_view object_key, uint64_t rv,
+                                                std::string_view hash) {
+  return RunCas("check", id, object_key, rv, "", hash, RedisClient::Retry::kOnce);
+}
+
+Result<CasResult> ObjectStateStore::Commit(std::string_view id, std::string_view object_key, uint64_t rv,
+                                           std::string_view uid, std::string_view hash) {
+  // Repeating a commit converges to the same record, so a lost reply may be retried.
+  return RunCas("commit", id, object_key, rv, uid, hash, RedisClient::Retry::kOnce);
+}
+
+Result<CasResult> ObjectStateStore::AdvanceIfNewer(std::string_view id, std::string_view object_key,
+                                                   uint64_t rv, std::string_view uid, std::string_view hash) {
+  // No retry: if the first attempt applied and only the reply was lost, a retry would say
+  // kStale and the caller would skip the write it still has to do.
+  return RunCas("commit", id, object_key, rv, uid, hash, RedisClient::Retry::kNo);
+}
+
+Result<CasResult> ObjectStateStore::RecordDeleted(std::string_view id, std::string_view object_key,
+                                                  uint64_t rv) {
+  return RunCas("delete", id, object_key, rv, "", "", RedisClient::Retry::kOnce);
+}
+
+Result<std::optional<ObjectRecord>> ObjectStateStore::Get(std::string_view id, std::string_view object_key) {
+  KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
+  KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Command({"HGETALL", key}, RedisClient::Retry::kOnce));
+  if (reply.elements.empty()) {
+    return std::optional<ObjectRecord>();
+  }
+  KS_ASSIGN_OR_RETURN(ObjectRecord rec, ToRecord(std::string(object_key), reply));
+  return std::optional<ObjectRecord>(std::move(rec));
+}
+
+Status ObjectStateStore::Scan(std::string_view id, const std::function<bool(const ObjectRecord&)>& fn,
+                              int batch) {
+  KS_RETURN_IF_ERROR(CheckId(id));
+  const std::string prefix = ObjPrefix(id);
+  Status st = ScanKeys(redis_, prefix + "*", batch, [&](std::vector<std::string>& keys) -> Status {
+    std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(keys.size());
+    for (const auto& k : keys) {
+      cmds.push_back({"HGETALL", k});
+    }
+    KS_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, redis_->Pipeline(cmds, RedisClient::Retry::kOnce));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (replies[i].elements.empty()) {
+        continue;  // deleted between SCAN and HGETALL
+      }
+      KS_ASSIGN_OR_RETURN(ObjectRecord rec, ToRecord(keys[i].substr(prefix.size()), replies[i]));
+      if (!fn(rec)) {
+        return CancelledError(std::string(kStopMarker));
+      }
+    }
+    return OkStatus();
+  });
+  if (st.code() == Code::kCancelled && st.message() == kStopMarker) {
+    return OkStatus();
+  }
+  return st;
+}
+
+Result<int64_t> ObjectStateStore::DeleteAll(std::string_view id) {
+  KS_RETURN_IF_ERROR(CheckId(id));
+  int64_t removed = 0;
+  KS_RETURN_IF_ERROR(
+      ScanKeys(redis_, ObjPrefix(id) + "*", 1000, [&](std::vector<std::string>& keys) -> Status {
+        std::vector<std::string> argv{"UNLINK"};
+        argv.insert(argv.end(), keys.begin(), keys.end());
+        KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Command(argv, RedisClient::Retry::kOnce));
+        removed += reply.integer;
+        return OkStatus();
+      }));
+  KS_RETURN_IF_ERROR(redis_->Command({"UNLINK", StatsKey(id)}, RedisClient::Retry::kOnce).status());
+  return removed;
+}
+
+Status ObjectStateStore::RecordSynced(std::string_view id, int64_t objects) {
+  KS_RETURN_IF_ERROR(CheckId(id));
+  const std::string key = StatsKey(id);
+  // Not retried: a counter increment is not idempotent.
+  return redis_
+      ->Pipeline({{"HINCRBY", key, "objectsSynchronized", std::to_string(objects)},
+                  {"HSET", key, "lastSyncTime", std::to_string(NowMs(clock_))}})
+      .status();
+}
+
+Result<SyncStats> ObjectStateStore::GetStats(std::string_view id) {
+  KS_RETURN_IF_ERROR(CheckId(id));
+  KS_ASSIGN_OR_RETURN(RedisReply reply,
+                      redis_->Command({"HGETALL", StatsKey(id)}, RedisClient::Retry::kOnce));
+  SyncStats stats;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    const std::string& field = reply.elements[i].str;
+    const std::string& value = reply.elements[i + 1].str;
+    if (field == "objectsSynchronized") {
+      ParseI64(value, &stats.objects_synchronized);
+    } else if (field == "lastSyncTime") {
+      ParseI64(value, &stats.last_sync_unix_ms);
+    }
+  }
+  return stats;
+}
+
+}  // namespace kubesync::state
