@@ -1,0 +1,278 @@
+#include "kubesync/kube/informer.h"
+
+#include <random>
+#include <unordered_set>
+
+#include "kubesync/kube/errors.h"
+
+namespace kubesync::kube {
+namespace {
+
+using nlohmann::json;
+
+std::string ResourceVersionOf(const json& object) {
+  auto md = object.find("metadata");
+  if (md == object.end() || !md->is_object()) {
+    return "";
+  }
+  return md->value("resourceVersion", "");
+}
+
+}  // namespace
+
+Informer::Informer(Client& client, InformerOptions options, InformerHandlers handlers)
+    : client_(client),
+      options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      store_(options_.store_mode) {
+  options_.resource.name.clear();
+}
+
+Informer::~Informer() {
+  Stop();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Informer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Informer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_.store(true);
+  }
+  cv_.notify_all();
+}
+
+bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return synced_.load() || stop_.load(); }) && synced_.load();
+}
+
+std::string Informer::last_resource_version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_rv_;
+}
+
+InformerStats Informer::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+bool Informer::SleepUnlessStopped(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return stop_.load(); });
+}
+
+void Informer::Warn(std::string_view msg, const Status& status) const {
+  if (options_.logger) {
+    options_.logger->Warn(msg, {{"resource", options_.resource.Display()},
+                                {"namespace", options_.resource.ns},
+                                {"error", status.ToString()}});
+  }
+}
+
+void Informer::Run() {
+  Backoff backoff(options_.backoff);
+  bool need_list = true;
+  while (!stop_.load()) {
+    if (need_list) {
+      Status s = ListAndDiff();
+      if (stop_.load()) {
+        break;
+      }
+      if (!s.ok()) {
+        Warn("informer list failed", s);
+        SleepUnlessStopped(backoff.Next());
+        continue;
+      }
+      need_list = false;
+      backoff.Reset();
+    }
+    bool saw_events = false;
+    auto watch_start = std::chrono::steady_clock::now();
+    Status s = WatchOnce(&saw_events);
+    if (stop_.load()) {
+      break;
+    }
+    if (saw_events) {
+      backoff.Reset();
+    }
+    if (s.ok()) {
+      // Clean end of stream: resume from the last RV. A server that keeps closing at once
+      // without sending anything gets a backoff instead of a hot loop.
+      if (!saw_events && std::chrono::steady_clock::now() - watch_start < std::chrono::seconds(1)) {
+        SleepUnlessStopped(backoff.Next());
+      }
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.watch_errors;
+    }
+    if (IsGone(s)) {
+      // History compacted past our RV: only a fresh LIST can tell what changed.
+      need_list = true;
+      continue;
+    }
+    Warn("informer watch failed", s);
+    SleepUnlessStopped(backoff.Next());
+  }
+}
+
+Status Informer::ListAndDiff() {
+  ListOptions lo;
+  lo.label_selector = options_.label_selector;
+  lo.field_selector = options_.field_selector;
+  lo.limit = options_.page_size;
+  // RV "" = a consistent read of the latest state; paged through one snapshot. Pages are
+  // applied as they arrive, so memory holds one page, not the whole list (100k objects).
+  std::unordered_set<std::string> seen;
+  std::string list_rv;
+  bool initial = !synced_.load();
+  int restarts = 0;
+  while (true) {
+    Result<ListPage> page = client_.ListOnePage(options_.resource, lo);
+    if (!page.ok()) {
+      if (IsGone(page.status()) && !lo.continue_token.empty() && restarts++ < 2) {
+        // Continue token expired mid-list: start a new snapshot (already applied pages only
+        // moved objects forward; the diff below runs against the complete new one). If it
+        // expires again, fall back to one unpaged list, as client-go's pager does
+        // (ListPager.FullListIfExpired).
+        lo.continue_token.clear();
+        if (restarts == 2) {
+          lo.limit = 0;
+        }
+        seen.clear();
+        list_rv.clear();
+        continue;
+      }
+      return page.status();
+    }
+    if (list_rv.empty()) {
+      list_rv = page->resource_version;
+    }
+    for (json& item : page->items) {
+      std::string key = ObjectKey(item);
+      std::string rv = ResourceVersionOf(item);
+      seen.insert(key);
+      std::optional<StoreEntry> old = store_.Get(key);
+      if (old && old->resource_version == rv) {
+        continue;
+      }
+      store_.Upsert(key, item);
+      if (!old) {
+        if (handlers_.on_add) {
+          handlers_.on_add(item, initial);
+        }
+      } else if (handlers_.on_update) {
+        handlers_.on_update(old->object.get(), item);
+      }
+    }
+    if (page->continue_token.empty()) {
+      break;
+    }
+    lo.continue_token = page->continue_token;
+    if (stop_.load()) {
+      return CancelledError("informer stopped");
+    }
+  }
+  for (const std::string& key : store_.Keys()) {
+    if (seen.count(key) != 0) {
+      continue;
+    }
+    std::optional<StoreEntry> gone = store_.Remove(key);
+    if (!gone) {
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.inferred_deletes;
+    }
+    if (handlers_.on_delete) {
+      handlers_.on_delete(gone->object ? *gone->object : KeyStub(key, gone->resource_version), true);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_rv_ = list_rv;
+    if (stats_.lists++ > 0) {
+      ++stats_.relists;
+    }
+    synced_.store(true);
+  }
+  cv_.notify_all();
+  return OkStatus();
+}
+
+void Informer::Apply(WatchEvent&& event) {
+  std::string rv = event.ResourceVersion();
+  if (event.type == WatchEventType::kBookmark) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_rv_ = rv;
+    return;
+  }
+  std::string key = ObjectKey(event.object);
+  if (event.type == WatchEventType::kDeleted) {
+    std::optional<StoreEntry> old = store_.Remove(key);
+    if (old && handlers_.on_delete) {
+      handlers_.on_delete(event.object, false);
+    }
+  } else {
+    std::optional<StoreEntry> old = store_.Get(key);
+    if (!old || old->resource_version != rv) {
+      store_.Upsert(key, event.object);
+      if (!old) {
+        if (handlers_.on_add) {
+          handlers_.on_add(event.object, false);
+        }
+      } else if (handlers_.on_update) {
+        handlers_.on_update(old->object.get(), event.object);
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!rv.empty()) {
+    last_rv_ = rv;
+  }
+  ++stats_.events;
+}
+
+Status Informer::WatchOnce(bool* saw_events) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  WatchOptions wo;
+  wo.label_selector = options_.label_selector;
+  wo.field_selector = options_.field_selector;
+  wo.resource_version = last_resource_version();
+  wo.allow_bookmarks = true;
+  auto min = options_.min_watch_timeout.count();
+  wo.timeout =
+      std::chrono::seconds(min + static_cast<long>(rng() % static_cast<uint64_t>(std::max<long>(1, min))));
+  wo.idle_timeout = options_.watch_idle_timeout;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.watches;
+  }
+  Status error_event;
+  Status s = client_.Watch(
+      options_.resource, wo,
+      [&](WatchEvent&& event) {
+        if (event.type == WatchEventType::kError) {
+          error_event = StatusFromApiStatus(event.object);
+          return false;
+        }
+        *saw_events = true;
+        Apply(std::move(event));
+        return true;
+      },
+      &stop_);
+  if (!error_event.ok()) {
+    return error_event;
+  }
+  return s;
+}
+
+}  // namespace kubesync::kube
