@@ -93,10 +93,12 @@ class KubectlApplyTest(EmulatorTestCase):
 
     def test_apply_list_from_get(self):
         # `kubectl get -o yaml | kubectl apply -f -` feeds apply a kind: List document.
+        # (Keys like `n` or `y` would not survive: kubectl reads YAML 1.1, where they are
+        # booleans, and PyYAML does not quote them.)
         src = self.make_namespace("listsrc")
         dst = self.make_namespace("listdst")
         for name in ("one", "two"):
-            self.kubectl.ok("create", "configmap", name, "-n", src, f"--from-literal=n={name}")
+            self.kubectl.ok("create", "configmap", name, "-n", src, f"--from-literal=value={name}")
         exported = yaml.safe_load(self.kubectl.ok("get", "cm", "one", "two", "-n", src,
                                                   "-o", "yaml"))
         self.assertEqual(exported["kind"], "List")
@@ -106,7 +108,7 @@ class KubectlApplyTest(EmulatorTestCase):
         self.assertIn("configmap/one created", out)
         self.assertIn("configmap/two created", out)
         self.assertEqual(self.emu.get_json(f"/api/v1/namespaces/{dst}/configmaps/two")
-                         ["data"], {"n": "two"})
+                         ["data"], {"value": "two"})
 
 
 if __name__ == "__main__":
