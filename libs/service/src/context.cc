@@ -26,6 +26,9 @@ Result<ServiceContext> MakeContext(std::string component, CommonOptions options,
   plan::ParseOptions parse_options;
   parse_options.operator_namespace = options.operator_namespace;
   KS_ASSIGN_OR_RETURN(plan::Plan plan, LoadPlanFile(options.plan_file, parse_options));
+  // A plan file without a namespace means what `kubectl apply` would make of it, so the id
+  // used for subjects, Redis keys and marking is the same everywhere.
+  if (plan.namespace_.empty()) plan.namespace_ = "default";
 
   log::Level level = log::Level::kInfo;
   std::string level_text = options.log_level;

@@ -18,13 +18,12 @@ sigset_t ShutdownSignals() {
 }  // namespace
 
 ShutdownSignal::ShutdownSignal() {
+  // SIGUSR1 is how the destructor wakes the waiter. It is blocked here, before the thread
+  // exists, so the thread inherits the mask and an early destructor cannot kill the process.
   sigset_t set = ShutdownSignals();
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  waiter_ = std::thread([this, set] {
-    // SIGUSR1 is how the destructor wakes this thread; it is never delivered otherwise.
-    sigset_t wait_set = set;
-    sigaddset(&wait_set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &wait_set, nullptr);
+  waiter_ = std::thread([this, wait_set = set] {
     int sig = 0;
     sigwait(&wait_set, &sig);
     Trigger();

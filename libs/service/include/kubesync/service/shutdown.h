@@ -1,6 +1,7 @@
 // Orderly shutdown on SIGTERM/SIGINT. Construct one ShutdownSignal first thing in main(),
-// before any other thread exists: it blocks both signals in the calling thread (so every
-// thread started later inherits the mask) and waits for them on a thread of its own.
+// before any other thread exists: it blocks both signals (and SIGUSR1, which it uses
+// internally) in the calling thread, so every thread started later inherits the mask, and
+// waits for them on a thread of its own.
 #pragma once
 
 #include <atomic>

@@ -1,0 +1,107 @@
+#include "run.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+#include <utility>
+
+#include "kubesync/bus/jetstream.h"
+#include "kubesync/bus/subjects.h"
+#include "kubesync/service/context.h"
+#include "kubesync/service/log_fields.h"
+#include "kubesync/service/options.h"
+#include "kubesync/service/shutdown.h"
+#include "listener.h"
+
+namespace kubesync::eventslistener {
+namespace {
+
+constexpr const char* kComponent = "eventslistener";
+
+// Retries `op` with backoff until it succeeds, fails terminally, or shutdown is requested.
+template <typename T, typename Op>
+Result<T> RetryUntilShutdown(service::ShutdownSignal& shutdown, const log::Logger& logger, std::string_view what,
+                             Op op) {
+  Backoff backoff({std::chrono::milliseconds(200), std::chrono::milliseconds(5000), 2.0, 0.2});
+  while (true) {
+    Result<T> result = op();
+    if (result.ok() || !result.status().IsRetryable()) return result;
+    logger.Warn(what, {{"error", result.status().ToString()}});
+    if (shutdown.WaitFor(backoff.Next())) return CancelledError("shutdown requested");
+  }
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  service::ShutdownSignal shutdown;  // first, before any thread
+
+  CLI::App app{"kubesync events listener: watches the source cluster and publishes its changes"};
+  service::CommonOptions options;
+  service::AddCommonFlags(app, options);
+  int64_t page_size = 500;
+  app.add_option("--page-size", page_size, "LIST page size")->check(CLI::Range(1, 10000));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  Result<service::ServiceContext> ctx = service::MakeContext(kComponent, options);
+  if (!ctx.ok()) {
+    std::cerr << kComponent << ": " << ctx.status().ToString() << "\n";
+    return 2;
+  }
+  const log::Logger& logger = ctx->logger;
+  const nlohmann::json source_cluster = service::ClusterRef(ctx->plan.source_cluster, ctx->plan.namespace_);
+
+  Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(options.source_kubeconfig);
+  if (!source.ok()) {
+    logger.Error("error connecting to cluster", {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
+    return 1;
+  }
+
+  Result<std::string> subject = bus::EventsSubject(ctx->id);
+  if (!subject.ok()) {
+    logger.Error("invalid live synchronization id", {{"error", subject.status().ToString()}});
+    return 2;
+  }
+
+  bus::ConnectionOptions nats_options;
+  nats_options.url = options.nats_url;
+  nats_options.name = ctx->logger.options().consumer_id;
+  nats_options.retry_on_failed_connect = true;
+  Result<std::unique_ptr<bus::Connection>> nats = bus::Connection::Connect(nats_options);
+  if (!nats.ok()) {
+    logger.Error("error connecting to nats", {{"error", nats.status().ToString()}});
+    return 1;
+  }
+  bus::StreamOptions stream_options;
+  stream_options.id = ctx->id;
+  Result<std::string> stream = RetryUntilShutdown<std::string>(
+      shutdown, logger, "error creating stream", [&] { return (*nats)->EnsureStream(stream_options); });
+  if (!stream.ok()) {
+    if (stream.status().code() == Code::kCancelled) return 0;
+    logger.Error("error creating stream", {{"error", stream.status().ToString()}});
+    return 1;
+  }
+
+  ListenerConfig config;
+  config.id = ctx->id;
+  config.events_subject = *subject;
+  config.resync_period = ctx->plan.resync_period;
+  config.page_size = page_size;
+  bus::Connection* connection = nats->get();
+  PublishFn publish = [connection](std::string_view subj, std::string_view data, std::string_view msg_id) {
+    return connection->Publish(subj, data, msg_id).status();
+  };
+  EventsListener listener(**source, ctx->plan, config, std::move(publish), logger, source_cluster);
+  logger.Info("events listener started", {{"sourceCluster", source_cluster}, {"subject", *subject}});
+  listener.Start();
+  shutdown.Wait();
+  logger.Info("events listener stopping", {{"sourceCluster", source_cluster}});
+  listener.Stop();
+  return 0;
+}
+
+}  // namespace kubesync::eventslistener

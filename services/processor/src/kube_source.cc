@@ -1,0 +1,80 @@
+#include "kube_source.h"
+
+#include <utility>
+
+#include "kubesync/kube/errors.h"
+
+namespace kubesync::processor {
+namespace {
+
+using nlohmann::json;
+
+json Labels(const json& object) {
+  if (!object.is_object()) return nullptr;
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return nullptr;
+  auto labels = meta->find("labels");
+  return labels == meta->end() ? json() : *labels;
+}
+
+}  // namespace
+
+KubeSourceView::KubeSourceView(kube::Client& client, bool watch_namespaces, log::Logger logger, json source_cluster)
+    : client_(client), discovery_(client), logger_(std::move(logger)), source_cluster_(std::move(source_cluster)) {
+  if (watch_namespaces) {
+    kube::InformerOptions options;
+    options.resource = {"", "v1", "namespaces", "", "", ""};
+    options.store_mode = kube::StoreMode::kFull;
+    options.logger = logger_;
+    namespaces_ = std::make_unique<kube::Informer>(client_, std::move(options), kube::InformerHandlers{});
+    namespaces_->Start();
+  }
+}
+
+KubeSourceView::~KubeSourceView() {
+  if (namespaces_) namespaces_->Stop();
+}
+
+bool KubeSourceView::WaitForSync(std::chrono::milliseconds timeout) const {
+  return !namespaces_ || namespaces_->WaitForSync(timeout);
+}
+
+Result<json> KubeSourceView::NamespaceLabels(const std::string& ns) {
+  if (namespaces_) {
+    if (auto entry = namespaces_->store().Get(ns); entry.has_value() && entry->object) {
+      return Labels(*entry->object);
+    }
+  }
+  // Not seen yet (just created, or the informer is still listing): ask the server.
+  json ns_field = {{"name", ns}};
+  logger_.Debug("reading namespace from cluster", {{"sourceCluster", source_cluster_}, {"namespace", ns_field}});
+  Result<json> object = client_.Get({"", "v1", "namespaces", "", ns, ""});
+  if (!object.ok()) {
+    if (kube::IsNotFound(object.status())) {
+      logger_.Debug("namespace not found in cluster", {{"sourceCluster", source_cluster_}, {"namespace", ns_field}});
+      return json();
+    }
+    logger_.Error("error getting namespace from cluster",
+                  {{"sourceCluster", source_cluster_}, {"namespace", ns_field}, {"error", object.status().ToString()}});
+    return object.status();
+  }
+  logger_.Debug("namespace read from cluster", {{"sourceCluster", source_cluster_}, {"namespace", ns_field}});
+  return Labels(*object);
+}
+
+Result<std::string> KubeSourceView::Kind(const plan::Gvr& gvr) {
+  KS_ASSIGN_OR_RETURN(kube::ApiResource resource, discovery_.Resolve(gvr.group, gvr.version, gvr.resource));
+  return resource.kind;
+}
+
+Result<bool> KubeSourceView::Namespaced(const plan::Gvr& gvr) {
+  KS_ASSIGN_OR_RETURN(kube::ApiResource resource, discovery_.Resolve(gvr.group, gvr.version, gvr.resource));
+  return resource.namespaced;
+}
+
+Result<std::vector<json>> KubeSourceView::ListInNamespace(const plan::Gvr& gvr, const std::string& ns) {
+  KS_ASSIGN_OR_RETURN(kube::ListResult list, client_.List({gvr.group, gvr.version, gvr.resource, ns, "", ""}));
+  return std::move(list.items);
+}
+
+}  // namespace kubesync::processor

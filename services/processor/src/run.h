@@ -1,0 +1,10 @@
+// The processor binary's composition root: flags -> context -> source client, Redis,
+// NATS stream and consumer -> worker threads, until SIGTERM/SIGINT. Returns the exit code
+// (0 after an orderly shutdown, 2 for invalid flags or plan, 1 when it cannot start).
+#pragma once
+
+namespace kubesync::processor {
+
+int Run(int argc, char** argv);
+
+}  // namespace kubesync::processor
