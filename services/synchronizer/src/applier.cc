@@ -1,0 +1,418 @@
+#include "applier.h"
+
+#include <utility>
+
+#include "decision.h"
+#include "kubesync/kube/errors.h"
+#include "kubesync/service/log_fields.h"
+#include "kubesync/transform/clean.h"
+#include "kubesync/transform/mark.h"
+
+namespace kubesync::synchronizer {
+
+namespace {
+
+using nlohmann::json;
+
+plan::Gvr ToPlanGvr(const proto::Gvr& gvr) { return plan::Gvr{gvr.group, gvr.version, gvr.resource}; }
+
+const plan::Gvr kNamespacesGvr{"", "v1", "namespaces"};
+
+// Errors worth another delivery later: the network, 429/5xx, timeouts, conflicts that kept
+// coming, an expired token (the client re-reads it), and a namespace that is still being
+// terminated (403 NamespaceTerminating: it will be gone, then created again).
+bool IsTransient(const Status& s) {
+  if (s.IsRetryable() || s.code() == Code::kAborted || s.code() == Code::kUnauthenticated ||
+      s.code() == Code::kCancelled) {
+    return true;
+  }
+  return s.code() == Code::kPermissionDenied && s.message().find("terminat") != std::string::npos;
+}
+
+std::string_view StringAt(const json& obj, const char* section, std::string_view key) {
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return {};
+  auto sec = meta->find(section);
+  if (sec == meta->end() || !sec->is_object()) return {};
+  auto it = sec->find(std::string(key));
+  if (it == sec->end() || !it->is_string()) return {};
+  return it->get_ref<const std::string&>();
+}
+
+std::string_view MetaString(const json& obj, const char* key) {
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return {};
+  auto it = meta->find(key);
+  if (it == meta->end() || !it->is_string()) return {};
+  return it->get_ref<const std::string&>();
+}
+
+}  // namespace
+
+std::string_view EffectName(Effect effect) {
+  switch (effect) {
+    case Effect::kCreated:
+      return "created";
+    case Effect::kUpdated:
+      return "updated";
+    case Effect::kDeleted:
+      return "deleted";
+    case Effect::kSkippedStale:
+      return "skipped-stale";
+    case Effect::kSkippedUnchanged:
+      return "skipped-unchanged";
+    case Effect::kAlreadyGone:
+      return "already-gone";
+    case Effect::kRefusedUnmanaged:
+      return "refused-unmanaged";
+    case Effect::kDryRun:
+      return "dry-run";
+    case Effect::kNamespaceMissing:
+      return "namespace-missing";
+    case Effect::kRetry:
+      return "retry";
+    case Effect::kFailed:
+      return "failed";
+    case Effect::kInvalidMessage:
+      return "invalid-message";
+  }
+  return "unknown";
+}
+
+Disposition Outcome::disposition() const {
+  switch (effect) {
+    case Effect::kNamespaceMissing:
+    case Effect::kRetry:
+      return Disposition::kNak;
+    case Effect::kRefusedUnmanaged:
+    case Effect::kFailed:
+    case Effect::kInvalidMessage:
+      return Disposition::kTerm;
+    default:
+      return Disposition::kAck;
+  }
+}
+
+struct Applier::Call {
+  proto::Event event;
+  plan::Gvr gvr;
+  std::string key;
+  std::string hash;
+  json desired;  // upserts only
+  const std::function<void()>* keepalive = nullptr;
+  json base;  // the log fields every line of this message carries
+
+  void Touch() const {
+    if (keepalive != nullptr && *keepalive) (*keepalive)();
+  }
+  kube::ResourceRef Ref(bool named = true) const {
+    return kube::ResourceRef{gvr.group, gvr.version, gvr.resource, event.namespace_, named ? event.name : ""};
+  }
+  json Fields(const json& destination) const {
+    json fields = base;
+    fields["destinationObject"] = service::ObjectRef(gvr, destination);
+    return fields;
+  }
+};
+
+Applier::Applier(kube::Client* destination, state::ObjectStateStore* state, log::Logger logger,
+                 ApplierOptions options)
+    : destination_(destination),
+      state_(state),
+      logger_(std::move(logger)),
+      options_(std::move(options)),
+      cluster_ref_(
+          service::ClusterRef(options_.destination_cluster, options_.destination_cluster_namespace)) {}
+
+Outcome Applier::Apply(std::string_view payload, const std::function<void()>& keepalive) {
+  auto event = proto::Decode(payload);
+  if (!event.ok()) {
+    logger_.Error("invalid message payload", {{"error", event.status().ToString()}});
+    return Outcome{Effect::kInvalidMessage, event.status()};
+  }
+  return ApplyEvent(*event, keepalive);
+}
+
+Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void()>& keepalive) {
+  Call call;
+  call.event = event;
+  call.gvr = ToPlanGvr(event.gvr);
+  call.key = proto::ObjectKey(event);
+  call.keepalive = &keepalive;
+  call.base = {{"sourceObject", service::ObjectRef(event)},
+               {"destinationCluster", cluster_ref_},
+               {"event", service::EventField(event.type)}};
+  if (options_.dry_run) call.base["dryRun"] = true;
+
+  if (event.live_synchronization_id != options_.id) {
+    Status error =
+        InvalidArgumentError("message for live synchronization \"" + event.live_synchronization_id +
+                             "\", this synchronizer serves \"" + options_.id + "\"");
+    logger_.Error("invalid message payload",
+                  {{"sourceObject", call.base["sourceObject"]}, {"error", error.ToString()}});
+    return Outcome{Effect::kInvalidMessage, error};
+  }
+  if (event.type == proto::EventType::kDeleted || event.type == proto::EventType::kDeleteRequest) {
+    return Remove(call);
+  }
+  call.desired = json::parse(event.object_json, nullptr, /*allow_exceptions=*/false);
+  if (!call.desired.is_object()) {
+    Status error = InvalidArgumentError("envelope.object_json: not a JSON object");
+    logger_.Error("invalid message payload",
+                  {{"sourceObject", call.base["sourceObject"]}, {"error", error.ToString()}});
+    return Outcome{Effect::kInvalidMessage, error};
+  }
+  call.hash = event.content_hash.empty() ? transform::ContentHash(call.desired) : event.content_hash;
+  json last_update = service::LastUpdate(call.desired);
+  if (!last_update.is_null()) call.base["lastUpdate"] = std::move(last_update);
+  return Upsert(call);
+}
+
+Outcome Applier::Upsert(Call& call) {
+  const proto::Event& ev = call.event;
+  call.Touch();
+  auto cas = state_->ShouldApply(options_.id, call.key, ev.resource_version_number, call.hash);
+  if (!cas.ok()) return Failure(call, "error reading object state", cas.status());
+  if (*cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
+  if (*cas == state::CasResult::kUnchanged) {
+    if (options_.dry_run) return Outcome{Effect::kSkippedUnchanged, {}};
+    return Commit(call, Effect::kSkippedUnchanged);
+  }
+  if (auto missing = EnsureNamespace(call)) return *missing;
+
+  for (int attempt = 0; attempt <= options_.max_conflict_retries; ++attempt) {
+    auto existing = Read(call);
+    if (!existing.ok()) return Failure(call, "error getting object from cluster", existing.status());
+    WriteAction action = DecideWrite(*existing, call.desired, call.hash, options_.id, call.gvr);
+    switch (action) {
+      case WriteAction::kRefuseUnmanaged: {
+        Status error = FailedPreconditionError(
+            "the destination object exists and is not managed by live synchronization \"" + options_.id +
+            "\"; it is left untouched");
+        json fields = call.Fields(**existing);
+        fields["error"] = error.ToString();
+        logger_.Error("error updating object in cluster", std::move(fields));
+        return Outcome{Effect::kRefusedUnmanaged, error};
+      }
+      case WriteAction::kSkipUnchanged:
+        if (options_.dry_run) return Outcome{Effect::kSkippedUnchanged, {}};
+        return Commit(call, Effect::kSkippedUnchanged);
+      case WriteAction::kCreate: {
+        logger_.Info("creating object in cluster", call.Fields(call.desired));
+        if (options_.dry_run) return Outcome{Effect::kDryRun, {}};
+        call.Touch();
+        auto created =
+            destination_->Create(call.Ref(false), call.desired, {.field_manager = options_.field_manager});
+        if (created.ok()) {
+          logger_.Info("object created in cluster", call.Fields(*created));
+          return Commit(call, Effect::kCreated);
+        }
+        if (kube::IsAlreadyExists(created.status())) continue;  // raced another writer: re-read
+        if (kube::IsNotFound(created.status()) && !ev.namespace_.empty()) {
+          // The namespace went away since we saw it (404 `namespaces "x" not found`).
+          ForgetNamespace(ev.namespace_);
+          if (auto missing = EnsureNamespace(call)) return *missing;
+          continue;
+        }
+        return Failure(call, "error creating object in cluster", created.status());
+      }
+      case WriteAction::kUpdate: {
+        json body = transform::ForUpdate(call.desired, **existing, call.gvr);
+        logger_.Info("updating object in cluster", call.Fields(**existing));
+        if (options_.dry_run) return Outcome{Effect::kDryRun, {}};
+        call.Touch();
+        auto updated = destination_->Update(call.Ref(), body, {.field_manager = options_.field_manager});
+        if (updated.ok()) {
+          logger_.Info("object updated in cluster", call.Fields(*updated));
+          return Commit(call, Effect::kUpdated);
+        }
+        // 409 Conflict: someone wrote in between; 404: deleted in between. Re-read.
+        if (kube::IsConflict(updated.status()) || updated.status().code() == Code::kAborted ||
+            kube::IsNotFound(updated.status())) {
+          continue;
+        }
+        return Failure(call, "error updating object in cluster", updated.status());
+      }
+    }
+  }
+  return Failure(call, "error updating object in cluster",
+                 AbortedError("the destination object kept changing: " +
+                              std::to_string(options_.max_conflict_retries + 1) + " conflicting writes"));
+}
+
+Outcome Applier::Remove(Call& call) {
+  const proto::Event& ev = call.event;
+  const uint64_t rv = ev.resource_version_number;
+  if (rv > 0) {
+    call.Touch();
+    auto cas = state_->ShouldApply(options_.id, call.key, rv, "");
+    if (!cas.ok()) return Failure(call, "error reading object state", cas.status());
+    if (*cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
+  }
+  for (int attempt = 0; attempt <= options_.max_conflict_retries; ++attempt) {
+    auto existing = Read(call);
+    if (!existing.ok()) return Failure(call, "error getting object from cluster", existing.status());
+    // A reconciler DELETE_REQUEST names the source object it found gone; a destination copy
+    // of a newer source object with the same name is not its business.
+    if (*existing && ev.type == proto::EventType::kDeleteRequest && !ev.uid.empty() &&
+        StringAt(**existing, "annotations", transform::kSourceUidAnnotation) != ev.uid) {
+      return Outcome{Effect::kSkippedStale, {}};
+    }
+    DeleteAction action = DecideDelete(*existing, options_.id);
+    switch (action) {
+      case DeleteAction::kAlreadyGone:
+        if (options_.dry_run) return Outcome{Effect::kAlreadyGone, {}};
+        return Commit(call, Effect::kAlreadyGone);
+      case DeleteAction::kRefuseUnmanaged: {
+        Status error =
+            FailedPreconditionError("the destination object is not managed by live synchronization \"" +
+                                    options_.id + "\"; it is not deleted");
+        json fields = call.Fields(**existing);
+        fields["error"] = error.ToString();
+        logger_.Error("error deleting object in cluster", std::move(fields));
+        return Outcome{Effect::kRefusedUnmanaged, error};
+      }
+      case DeleteAction::kDelete: {
+        logger_.Info("deleting object in cluster", call.Fields(**existing));
+        if (options_.dry_run) return Outcome{Effect::kDryRun, {}};
+        kube::DeleteOptions options;
+        options.propagation_policy = "Background";
+        // Only the copy we just read: a replacement created meanwhile has another uid.
+        std::string uid(MetaString(**existing, "uid"));
+        if (!uid.empty()) options.precondition_uid = uid;
+        call.Touch();
+        auto deleted = destination_->Delete(call.Ref(), options);
+        if (deleted.ok() || kube::IsNotFound(deleted.status())) {
+          logger_.Info("object deleted in cluster", call.Fields(**existing));
+          return Commit(call, Effect::kDeleted);
+        }
+        if (kube::IsConflict(deleted.status()) || deleted.status().code() == Code::kAborted) continue;
+        return Failure(call, "error deleting object in cluster", deleted.status());
+      }
+    }
+  }
+  return Failure(call, "error deleting object in cluster",
+                 AbortedError("the destination object kept changing: " +
+                              std::to_string(options_.max_conflict_retries + 1) + " conflicting deletes"));
+}
+
+std::optional<Outcome> Applier::EnsureNamespace(Call& call) {
+  const std::string& ns = call.event.namespace_;
+  if (ns.empty()) return std::nullopt;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (known_namespaces_.count(ns) > 0) return std::nullopt;
+  }
+  json fields = call.base;
+  fields["destinationObject"] = {
+      {"apiGroup", ""}, {"apiVersion", "v1"}, {"resource", "namespaces"}, {"name", ns}};
+  logger_.Debug("reading namespace from cluster", fields);
+  call.Touch();
+  auto got = destination_->Get(kube::ResourceRef{"", "v1", "namespaces", "", ns});
+  if (got.ok()) {
+    fields["destinationObject"] = service::ObjectRef(kNamespacesGvr, *got);
+    logger_.Debug("namespace read from cluster", fields);
+    if (got->contains("metadata") && (*got)["metadata"].contains("deletionTimestamp")) {
+      // Terminating: writes into it are refused until it is gone (then it can be created).
+      return Outcome{Effect::kNamespaceMissing, UnavailableError("namespace \"" + ns + "\" is terminating")};
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    known_namespaces_.insert(ns);
+    return std::nullopt;
+  }
+  if (!kube::IsNotFound(got.status()))
+    return Failure(call, "error getting namespace from cluster", got.status());
+
+  logger_.Info("namespace not found in cluster", fields);
+  if (!options_.force_namespace_creation) {
+    return Outcome{Effect::kNamespaceMissing,
+                   NotFoundError("namespace \"" + ns + "\" not found in the destination")};
+  }
+  logger_.Info("creating namespace from cluster", fields);
+  if (options_.dry_run) return std::nullopt;
+  // Marked as ours, so that a later copy of the source Namespace object (when a rule
+  // selects namespaces) may update it instead of being refused as unmanaged.
+  std::string owner = options_.id;
+  if (auto dot = owner.find('.'); dot != std::string::npos) owner[dot] = '/';
+  json body = {
+      {"apiVersion", "v1"},
+      {"kind", "Namespace"},
+      {"metadata",
+       {{"name", ns},
+        {"labels", {{std::string(transform::kManagedByLabel), transform::LabelValueForId(options_.id)}}},
+        {"annotations", {{std::string(transform::kLiveSynchronizationAnnotation), owner}}}}}};
+  call.Touch();
+  auto created = destination_->Create(kube::ResourceRef{"", "v1", "namespaces", "", ""}, body,
+                                      {.field_manager = options_.field_manager});
+  if (created.ok()) {
+    fields["destinationObject"] = service::ObjectRef(kNamespacesGvr, *created);
+    logger_.Info("namespace created in cluster", fields);
+  } else if (kube::IsAlreadyExists(created.status())) {
+    logger_.Info("namespace already exists in cluster", fields);
+  } else {
+    return Failure(call, "error creating namespace in cluster", created.status());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  known_namespaces_.insert(ns);
+  return std::nullopt;
+}
+
+Result<std::optional<json>> Applier::Read(Call& call) {
+  json fields = call.Fields(call.desired.is_object() ? call.desired : json::object());
+  if (!call.desired.is_object()) {
+    fields["destinationObject"]["name"] = call.event.name;
+    if (!call.event.namespace_.empty()) fields["destinationObject"]["namespace"] = call.event.namespace_;
+  }
+  logger_.Debug("reading object from cluster", fields);
+  call.Touch();
+  auto got = destination_->Get(call.Ref());
+  if (got.ok()) {
+    logger_.Debug("object read from cluster", call.Fields(*got));
+    return std::optional<json>(std::move(*got));
+  }
+  if (kube::IsNotFound(got.status())) {
+    logger_.Debug("object not found in cluster", fields);
+    return std::optional<json>();
+  }
+  return got.status();
+}
+
+Outcome Applier::Commit(Call& call, Effect effect) {
+  const proto::Event& ev = call.event;
+  const bool deletion = ev.type == proto::EventType::kDeleted || ev.type == proto::EventType::kDeleteRequest;
+  call.Touch();
+  if (deletion) {
+    if (ev.resource_version_number > 0) {
+      auto recorded = state_->RecordDeleted(options_.id, call.key, ev.resource_version_number);
+      if (!recorded.ok()) return Failure(call, "error writing object state", recorded.status());
+    }
+  } else {
+    auto committed = state_->Commit(options_.id, call.key, ev.resource_version_number, ev.uid, call.hash);
+    if (!committed.ok()) return Failure(call, "error writing object state", committed.status());
+  }
+  if (effect == Effect::kCreated || effect == Effect::kUpdated || effect == Effect::kDeleted) {
+    Status counted = state_->RecordSynced(options_.id, 1);
+    if (!counted.ok()) logger_.Warn("error writing object state", {{"error", counted.ToString()}});
+  }
+  return Outcome{effect, {}};
+}
+
+Outcome Applier::Failure(Call& call, std::string_view msg, const Status& error) {
+  json fields = call.base;
+  fields["error"] = error.ToString();
+  if (!fields.contains("destinationObject")) {
+    fields["destinationObject"] =
+        service::ObjectRef(call.gvr, call.desired.is_object() ? call.desired : json::object());
+    fields["destinationObject"]["name"] = call.event.name;
+    if (!call.event.namespace_.empty()) fields["destinationObject"]["namespace"] = call.event.namespace_;
+  }
+  logger_.Error(msg, std::move(fields));
+  return Outcome{IsTransient(error) ? Effect::kRetry : Effect::kFailed, error};
+}
+
+void Applier::ForgetNamespace(const std::string& ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  known_namespaces_.erase(ns);
+}
+
+}  // namespace kubesync::synchronizer

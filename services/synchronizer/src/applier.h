@@ -1,0 +1,105 @@
+// Applies one sync message to the destination cluster: the synchronizer's per-message
+// step (pipeline contract, "synchronizer"):
+//   decode -> Redis ShouldApply (stale/unchanged: no write) -> ensure the namespace ->
+//   GET -> create / update (transform::ForUpdate; 409 -> re-read and retry) / delete
+//   (only objects this LiveSynchronization manages, uid precondition) -> Redis Commit or
+//   RecordDeleted -> the caller acks.
+// The Applier never acks itself: it returns what to do with the message, so a crash at
+// any point leaves the message unacked and it is applied again (idempotently).
+//
+// Thread-safety: Apply may be called from many threads at once (one per partition); the
+// kube Client, the state store and the Logger are thread-safe; the namespace cache is
+// guarded.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "kubesync/core/log.h"
+#include "kubesync/core/status.h"
+#include "kubesync/kube/client.h"
+#include "kubesync/proto/envelope.h"
+#include "kubesync/state/object_state.h"
+
+namespace kubesync::synchronizer {
+
+struct ApplierOptions {
+  std::string id;  // the LiveSynchronization "<namespace>.<name>"
+  bool dry_run = false;
+  bool force_namespace_creation = false;
+  std::string destination_cluster;            // KubernetesCluster name, for destinationCluster
+  std::string destination_cluster_namespace;  // its namespace
+  // Re-reads after a 409 Conflict (or a create racing another writer) before giving the
+  // message back to NATS.
+  int max_conflict_retries = 5;
+  std::string field_manager = "kubesync-synchronizer";
+};
+
+// What became of one message.
+enum class Effect {
+  kCreated,
+  kUpdated,
+  kDeleted,
+  kSkippedStale,      // an older or repeated event (Redis)
+  kSkippedUnchanged,  // same content as what was applied (Redis or the destination's hash)
+  kAlreadyGone,       // delete of an object the destination does not have
+  kRefusedUnmanaged,  // the destination object was not created by this LiveSynchronization
+  kDryRun,            // dryRun: logged, nothing written
+  kNamespaceMissing,  // no namespace and no forceNamespaceCreation: try again later
+  kRetry,             // a retryable failure (network, 429/5xx, Redis down, repeated conflicts)
+  kFailed,            // a terminal failure (invalid object, forbidden, ...)
+  kInvalidMessage,    // the payload does not decode or is for another LiveSynchronization
+};
+std::string_view EffectName(Effect effect);
+
+enum class Disposition { kAck, kNak, kTerm };
+
+struct Outcome {
+  Effect effect = Effect::kFailed;
+  Status error;  // for kRetry, kFailed, kInvalidMessage
+
+  Disposition disposition() const;
+};
+
+class Applier {
+ public:
+  // `destination`, `state` must outlive the Applier.
+  Applier(kube::Client* destination, state::ObjectStateStore* state, log::Logger logger,
+          ApplierOptions options);
+
+  // `keepalive` (may be empty) is called before every remote call, so the caller can tell
+  // NATS the message is still being worked on.
+  Outcome Apply(std::string_view payload, const std::function<void()>& keepalive = nullptr);
+  Outcome ApplyEvent(const proto::Event& event, const std::function<void()>& keepalive = nullptr);
+
+ private:
+  struct Call;  // one message in progress: event, log fields, keepalive
+
+  Outcome Upsert(Call& call);
+  Outcome Remove(Call& call);
+  // OK when the namespace exists (or was created); otherwise the Outcome to return.
+  std::optional<Outcome> EnsureNamespace(Call& call);
+  // The destination object, nullopt when not found; an error Outcome otherwise.
+  Result<std::optional<nlohmann::json>> Read(Call& call);
+  Outcome Commit(Call& call, Effect effect);
+  Outcome Failure(Call& call, std::string_view msg, const Status& error);
+
+  void ForgetNamespace(const std::string& ns);
+
+  kube::Client* destination_;
+  state::ObjectStateStore* state_;
+  log::Logger logger_;
+  ApplierOptions options_;
+  nlohmann::json cluster_ref_;
+
+  std::mutex mu_;
+  std::set<std::string> known_namespaces_;
+};
+
+}  // namespace kubesync::synchronizer

@@ -1,0 +1,87 @@
+#include "decision.h"
+
+#include <gtest/gtest.h>
+
+#include "kubesync/transform/mark.h"
+
+namespace kubesync::synchronizer {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kId[] = "dr.live";
+const plan::Gvr kConfigMaps{"", "v1", "configmaps"};
+
+json Marked(const std::string& value, const std::string& id_ns = "dr", const std::string& id_name = "live") {
+  json obj = {{"apiVersion", "v1"},
+              {"kind", "ConfigMap"},
+              {"metadata", {{"name", "a"}, {"namespace", "team"}}},
+              {"data", {{"k", value}}}};
+  transform::Mark(obj, {id_ns, id_name, "uid-1", "10"});
+  return obj;
+}
+
+TEST(DecideWriteTest, CreatesWhenTheDestinationHasNothing) {
+  json desired = Marked("v1");
+  EXPECT_EQ(DecideWrite(std::nullopt, desired, transform::RecordedContentHash(desired), kId, kConfigMaps),
+            WriteAction::kCreate);
+}
+
+TEST(DecideWriteTest, UpdatesOurObjectWhenTheContentDiffers) {
+  json existing = Marked("v1");
+  json desired = Marked("v2");
+  EXPECT_EQ(DecideWrite(existing, desired, transform::RecordedContentHash(desired), kId, kConfigMaps),
+            WriteAction::kUpdate);
+}
+
+TEST(DecideWriteTest, SkipsOurObjectWhenItAlreadyCarriesTheContent) {
+  json existing = Marked("v1");
+  existing["metadata"]["resourceVersion"] = "77";  // destination-populated fields do not count
+  json desired = Marked("v1");
+  EXPECT_EQ(DecideWrite(existing, desired, transform::RecordedContentHash(desired), kId, kConfigMaps),
+            WriteAction::kSkipUnchanged);
+}
+
+TEST(DecideWriteTest, RefusesAnObjectWithoutOurMarking) {
+  json existing = {{"metadata", {{"name", "a"}, {"namespace", "team"}}}, {"data", {{"k", "mine"}}}};
+  json desired = Marked("v1");
+  EXPECT_EQ(DecideWrite(existing, desired, transform::RecordedContentHash(desired), kId, kConfigMaps),
+            WriteAction::kRefuseUnmanaged);
+}
+
+TEST(DecideWriteTest, RefusesAnObjectOfAnotherLiveSynchronization) {
+  json existing = Marked("v1", "dr", "other");
+  json desired = Marked("v2");
+  EXPECT_EQ(DecideWrite(existing, desired, transform::RecordedContentHash(desired), kId, kConfigMaps),
+            WriteAction::kRefuseUnmanaged);
+}
+
+TEST(DecideWriteTest, BoundPvcIsRewrittenOnlyWhenRequestsChange) {
+  const plan::Gvr pvcs{"", "v1", "persistentvolumeclaims"};
+  auto pvc = [](const std::string& size) {
+    json obj = {
+        {"apiVersion", "v1"},
+        {"kind", "PersistentVolumeClaim"},
+        {"metadata", {{"name", "data"}, {"namespace", "team"}}},
+        {"spec", {{"accessModes", {"ReadWriteOnce"}}, {"resources", {{"requests", {{"storage", size}}}}}}}};
+    transform::Mark(obj, {"dr", "live", "uid-1", "10"});
+    return obj;
+  };
+  json existing = pvc("1Gi");
+  existing["spec"]["volumeName"] = "pv-7";  // bound in the destination
+  EXPECT_EQ(DecideWrite(existing, pvc("1Gi"), "", kId, pvcs), WriteAction::kSkipUnchanged);
+  EXPECT_EQ(DecideWrite(existing, pvc("2Gi"), "", kId, pvcs), WriteAction::kUpdate);
+}
+
+TEST(DecideDeleteTest, DeletesOnlyWhatWeManage) {
+  EXPECT_EQ(DecideDelete(std::nullopt, kId), DeleteAction::kAlreadyGone);
+  EXPECT_EQ(DecideDelete(Marked("v1"), kId), DeleteAction::kDelete);
+  EXPECT_EQ(DecideDelete(Marked("v1", "dr", "other"), kId), DeleteAction::kRefuseUnmanaged);
+  json plain = {
+      {"metadata",
+       {{"name", "a"}, {"namespace", "team"}, {"labels", {{"kubesync.io/managed-by", "dr.live"}}}}}};
+  EXPECT_EQ(DecideDelete(plain, kId), DeleteAction::kRefuseUnmanaged) << "a label alone is not our marking";
+}
+
+}  // namespace
+}  // namespace kubesync::synchronizer
