@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <atomic>
 #include <random>
+#include <thread>
 #include <string>
 
 #include "kubesync/bus/jetstream.h"
@@ -29,6 +31,7 @@ std::string_view ConnectionEventName(ConnectionEvent event) {
 struct Connection::Callbacks {
   BackoffPolicy backoff;
   std::function<void(ConnectionEvent)> on_event;
+  std::atomic<bool> closed{false};
 
   static void Disconnected(natsConnection*, void* closure) {
     static_cast<Callbacks*>(closure)->Fire(ConnectionEvent::kDisconnected);
@@ -40,7 +43,11 @@ struct Connection::Callbacks {
     static_cast<Callbacks*>(closure)->Fire(ConnectionEvent::kReconnected);
   }
   static void Closed(natsConnection*, void* closure) {
-    static_cast<Callbacks*>(closure)->Fire(ConnectionEvent::kClosed);
+    auto* self = static_cast<Callbacks*>(closure);
+    self->Fire(ConnectionEvent::kClosed);
+    // The last touch of `self`: ~Connection waits for it before freeing the callbacks,
+    // because cnats runs this on its own thread after natsConnection_Close returns.
+    self->closed.store(true, std::memory_order_release);
   }
   // cnats asks after each full pass over the server list; `attempts` counts passes.
   static int64_t ReconnectDelay(natsConnection*, int attempts, void* closure) {
@@ -112,6 +119,12 @@ Connection::~Connection() {
   }
   if (nc_ != nullptr) {
     natsConnection_Close(nc_);
+    // The closed callback still runs on a cnats thread; wait for it (bounded) so it never
+    // touches freed callbacks.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!callbacks_->closed.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     natsConnection_Destroy(nc_);
   }
 }

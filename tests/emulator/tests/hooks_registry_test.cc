@@ -80,7 +80,8 @@ TEST(RegistryTest, CrdsComeAndGoInDiscoveryAndOpenApi) {
   r.RemoveCrd("foos.ex.com");
   EXPECT_EQ(r.Find("ex.com", "v1", "foos"), nullptr);
   EXPECT_FALSE(r.ApiGroup("ex.com"));
-  for (const auto& g : r.ApiGroupList()["groups"]) EXPECT_NE(g["name"], "ex.com");
+  const nlohmann::json groups = r.ApiGroupList();  // iterate a named copy, not a temporary
+  for (const auto& g : groups["groups"]) EXPECT_NE(g["name"], "ex.com");
 }
 
 TEST(UtilTest, ContinueTokensRoundTripAndRejectGarbage) {
