@@ -10,6 +10,7 @@
 #include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/service/options.h"
+#include "kubesync/service/retry.h"
 #include "kubesync/service/shutdown.h"
 #include "listener.h"
 
@@ -17,19 +18,6 @@ namespace kubesync::eventslistener {
 namespace {
 
 constexpr const char* kComponent = "eventslistener";
-
-// Retries `op` with backoff until it succeeds, fails terminally, or shutdown is requested.
-template <typename T, typename Op>
-Result<T> RetryUntilShutdown(service::ShutdownSignal& shutdown, const log::Logger& logger, std::string_view what,
-                             Op op) {
-  Backoff backoff({std::chrono::milliseconds(200), std::chrono::milliseconds(5000), 2.0, 0.2});
-  while (true) {
-    Result<T> result = op();
-    if (result.ok() || !result.status().IsRetryable()) return result;
-    logger.Warn(what, {{"error", result.status().ToString()}});
-    if (shutdown.WaitFor(backoff.Next())) return CancelledError("shutdown requested");
-  }
-}
 
 }  // namespace
 
@@ -78,7 +66,7 @@ int Run(int argc, char** argv) {
   }
   bus::StreamOptions stream_options;
   stream_options.id = ctx->id;
-  Result<std::string> stream = RetryUntilShutdown<std::string>(
+  Result<std::string> stream = service::RetryUntilShutdown(
       shutdown, logger, "error creating stream", [&] { return (*nats)->EnsureStream(stream_options); });
   if (!stream.ok()) {
     if (stream.status().code() == Code::kCancelled) return 0;

@@ -13,6 +13,7 @@
 #include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/service/options.h"
+#include "kubesync/service/retry.h"
 #include "kubesync/service/shutdown.h"
 #include "kubesync/state/object_state.h"
 #include "kubesync/state/redis_client.h"
@@ -24,18 +25,6 @@ namespace {
 
 constexpr const char* kComponent = "processor";
 constexpr const char* kDurable = "processor";
-
-template <typename T, typename Op>
-Result<T> RetryUntilShutdown(service::ShutdownSignal& shutdown, const log::Logger& logger, std::string_view what,
-                             Op op) {
-  Backoff backoff({std::chrono::milliseconds(200), std::chrono::milliseconds(5000), 2.0, 0.2});
-  while (true) {
-    Result<T> result = op();
-    if (result.ok() || !result.status().IsRetryable()) return result;
-    logger.Warn(what, {{"error", result.status().ToString()}});
-    if (shutdown.WaitFor(backoff.Next())) return CancelledError("shutdown requested");
-  }
-}
 
 }  // namespace
 
@@ -82,7 +71,7 @@ int Run(int argc, char** argv) {
 
   state::RedisOptions redis_options;
   redis_options.url = options.redis_url;
-  Result<std::unique_ptr<state::RedisClient>> redis = RetryUntilShutdown<std::unique_ptr<state::RedisClient>>(
+  Result<std::unique_ptr<state::RedisClient>> redis = service::RetryUntilShutdown(
       shutdown, logger, "error connecting to redis", [&] { return state::RedisClient::Connect(redis_options); });
   if (!redis.ok()) {
     if (redis.status().code() == Code::kCancelled) return 0;
@@ -107,7 +96,7 @@ int Run(int argc, char** argv) {
   }
   bus::StreamOptions stream_options;
   stream_options.id = ctx->id;
-  Result<std::string> stream = RetryUntilShutdown<std::string>(
+  Result<std::string> stream = service::RetryUntilShutdown(
       shutdown, logger, "error creating stream", [&] { return (*nats)->EnsureStream(stream_options); });
   if (!stream.ok()) {
     if (stream.status().code() == Code::kCancelled) return 0;
@@ -132,7 +121,7 @@ int Run(int argc, char** argv) {
   std::vector<std::unique_ptr<bus::PullConsumer>> consumers;
   std::vector<std::unique_ptr<bus::AsyncPublisher>> publishers;
   for (int i = 0; i < workers; ++i) {
-    Result<std::unique_ptr<bus::PullConsumer>> consumer = RetryUntilShutdown<std::unique_ptr<bus::PullConsumer>>(
+    Result<std::unique_ptr<bus::PullConsumer>> consumer = service::RetryUntilShutdown(
         shutdown, logger, "error subscribing to events", [&] { return (*nats)->Subscribe(consumer_options); });
     Result<std::unique_ptr<bus::AsyncPublisher>> publisher = (*nats)->NewAsyncPublisher();
     if (!consumer.ok() || !publisher.ok()) {

@@ -15,6 +15,7 @@
 #include "kubesync/kube/client.h"
 #include "kubesync/service/context.h"
 #include "kubesync/service/options.h"
+#include "kubesync/service/retry.h"
 #include "kubesync/service/shutdown.h"
 #include "kubesync/state/object_state.h"
 #include "kubesync/state/redis_client.h"
@@ -25,19 +26,6 @@ namespace kubesync::synchronizer {
 namespace {
 
 constexpr char kComponent[] = "synchronizer";
-
-// Retries `attempt` with backoff until it succeeds or shutdown is requested.
-template <typename F>
-auto RetryUntilStopped(service::ShutdownSignal& shutdown, const log::Logger& logger, std::string_view msg,
-                       F attempt) -> decltype(attempt()) {
-  Backoff backoff(BackoffPolicy{std::chrono::milliseconds(200), std::chrono::milliseconds(5000), 2.0, 0.2});
-  while (true) {
-    auto result = attempt();
-    if (result.ok() || shutdown.requested() || !result.status().IsRetryable()) return result;
-    logger.Warn(msg, {{"error", result.status().ToString()}});
-    if (shutdown.WaitFor(backoff.Next())) return result;
-  }
-}
 
 }  // namespace
 
@@ -85,8 +73,9 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  auto redis = RetryUntilStopped(shutdown, logger, "error connecting to redis",
-                                 [&] { return state::RedisClient::Connect({.url = common.redis_url}); });
+  auto redis = service::RetryUntilShutdown(shutdown, logger, "error connecting to redis", [&] {
+    return state::RedisClient::Connect({.url = common.redis_url});
+  });
   if (!redis.ok()) {
     if (shutdown.requested()) return 0;
     logger.Error("error connecting to redis", {{"error", redis.status().ToString()}});
@@ -106,8 +95,9 @@ int Run(int argc, char** argv) {
     logger.Error("error connecting to nats", {{"error", nats.status().ToString()}});
     return 1;
   }
-  auto ensured = RetryUntilStopped(shutdown, logger, "error creating nats stream",
-                                   [&] { return (*nats)->EnsureStream(bus::StreamOptions{.id = ctx.id}); });
+  auto ensured = service::RetryUntilShutdown(shutdown, logger, "error creating nats stream", [&] {
+    return (*nats)->EnsureStream(bus::StreamOptions{.id = ctx.id});
+  });
   if (!ensured.ok()) {
     if (shutdown.requested()) return 0;
     logger.Error("error creating nats stream", {{"error", ensured.status().ToString()}});
