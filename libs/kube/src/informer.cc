@@ -123,6 +123,16 @@ void Informer::Run() {
   }
 }
 
+void Informer::NotifyUpdate(const std::string& key, const StoreEntry& old, const nlohmann::json& object) {
+  if (old.object) {
+    handlers_.on_update(old.object.get(), object);
+    return;
+  }
+  // Lean mode keeps no bodies: the previous state is known by key and resourceVersion.
+  const nlohmann::json stub = KeyStub(key, old.resource_version);
+  handlers_.on_update(&stub, object);
+}
+
 Status Informer::ListAndDiff() {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
@@ -169,7 +179,7 @@ Status Informer::ListAndDiff() {
           handlers_.on_add(item, initial);
         }
       } else if (handlers_.on_update) {
-        handlers_.on_update(old->object.get(), item);
+        NotifyUpdate(key, *old, item);
       }
     }
     if (page->continue_token.empty()) {
@@ -230,7 +240,7 @@ void Informer::Apply(WatchEvent&& event) {
           handlers_.on_add(event.object, false);
         }
       } else if (handlers_.on_update) {
-        handlers_.on_update(old->object.get(), event.object);
+        NotifyUpdate(key, *old, event.object);
       }
     }
   }

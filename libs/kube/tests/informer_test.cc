@@ -45,7 +45,8 @@ class View {
         errors_.push_back("update going backwards " + key);
       }
       objects_[key] = obj["metadata"].value("resourceVersion", "");
-      old_was_null_ = old_obj == nullptr;
+      old_was_stub_ = old_obj != nullptr && !old_obj->contains("data") &&
+                      (*old_obj)["metadata"].contains("resourceVersion");
     };
     h.on_delete = [this](const json& obj, bool unknown) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -79,9 +80,9 @@ class View {
     std::lock_guard<std::mutex> lock(mu_);
     return last_deleted_;
   }
-  bool old_was_null() const {
+  bool old_was_stub() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return old_was_null_;
+    return old_was_stub_;
   }
 
  private:
@@ -91,7 +92,7 @@ class View {
   int initial_adds_ = 0;
   int inferred_deletes_ = 0;
   json last_deleted_;
-  bool old_was_null_ = false;
+  bool old_was_stub_ = false;
 };
 
 std::map<std::string, std::string> ServerView(const FakeApiServer& server) {
@@ -205,7 +206,7 @@ TEST(InformerTest, RelistsAfterCompactionAndReportsWhatVanished) {
   EXPECT_EQ(view.inferred_deletes(), 1);
   EXPECT_EQ(view.last_deleted(),
             (json{{"metadata", {{"namespace", "default"}, {"name", "cm0"}, {"resourceVersion", "101"}}}}));
-  EXPECT_TRUE(view.old_was_null()) << "lean mode has no old object";
+  EXPECT_TRUE(view.old_was_stub()) << "lean mode passes a key stub with the previous resourceVersion";
   EXPECT_EQ(informer.stats().relists, 1u);
   EXPECT_EQ(informer.store().Get("default/cm1")->object, nullptr);
   EXPECT_TRUE(view.errors().empty()) << view.errors()[0];

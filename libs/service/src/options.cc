@@ -18,6 +18,10 @@ void AddCommonFlags(CLI::App& app, CommonOptions& o) {
   app.add_option("--partitions", o.partitions, "sync subject partitions (processor and synchronizer must agree)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  app.add_option("--kube-qps", o.kube_qps, "client-side rate limit towards each cluster, requests/s")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--kube-burst", o.kube_burst, "burst above --kube-qps")->capture_default_str()->check(CLI::PositiveNumber);
 }
 
 }  // namespace kubesync::service

@@ -157,7 +157,15 @@ void EventsListener::OnEvent(const plan::Gvr& gvr, proto::EventType type, const 
     json fields = {{"sourceObject", service::ObjectRef(gvr, object)},
                    {"sourceCluster", source_cluster_},
                    {"event", service::EventField(LogEventType(type))}};
-    if (old_object != nullptr) fields["oldSourceObject"] = service::ObjectRef(gvr, *old_object);
+    if (old_object != nullptr) {
+      json old_ref = service::ObjectRef(gvr, *old_object);
+      // A lean informer knows the previous state by key and resourceVersion only; the uid
+      // of an updated object does not change.
+      if (!old_ref.contains("uid") && fields["sourceObject"].contains("uid")) {
+        old_ref["uid"] = fields["sourceObject"]["uid"];
+      }
+      fields["oldSourceObject"] = std::move(old_ref);
+    }
     json last_update = service::LastUpdate(object);
     if (!last_update.is_null()) fields["lastUpdate"] = std::move(last_update);
     logger_.Debug("object read from cluster", std::move(fields));

@@ -43,7 +43,8 @@ int Run(int argc, char** argv) {
   const log::Logger& logger = ctx->logger;
   const nlohmann::json source_cluster = service::ClusterRef(ctx->plan.source_cluster, ctx->plan.namespace_);
 
-  Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(options.source_kubeconfig);
+  Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(
+      options.source_kubeconfig, kube::ClientOptions{.qps = options.kube_qps, .burst = options.kube_burst});
   if (!source.ok()) {
     logger.Error("error connecting to cluster", {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
     return 1;

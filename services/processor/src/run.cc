@@ -57,7 +57,8 @@ int Run(int argc, char** argv) {
     workers = std::clamp(workers, 1, 64);
   }
 
-  Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(options.source_kubeconfig);
+  Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(
+      options.source_kubeconfig, kube::ClientOptions{.qps = options.kube_qps, .burst = options.kube_burst});
   if (!source.ok()) {
     logger.Error("error connecting to cluster", {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
     return 1;

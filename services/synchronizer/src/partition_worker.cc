@@ -79,7 +79,10 @@ void PartitionWorker::Settle(bus::Message& message, const Outcome& outcome) {
   Status settled;
   switch (outcome.disposition()) {
     case Disposition::kAck:
-      settled = message.Ack();
+      // Synchronous: with MaxAckPending 1 the server hands out this partition's next
+      // message only once it has processed the ack, so a fire-and-forget ack would leave
+      // the next Fetch waiting out its timeout.
+      settled = message.AckSync();
       break;
     case Disposition::kNak:
       settled = message.Nak(NakDelay(message.delivery_count()));

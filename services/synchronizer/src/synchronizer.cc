@@ -61,6 +61,8 @@ int Run(int argc, char** argv) {
   // Retries inside one call stay short: a message that keeps failing goes back to NATS
   // (Nak with a growing delay) rather than holding its partition past the AckWait.
   kube::ClientOptions client_options;
+  client_options.qps = common.kube_qps;
+  client_options.burst = common.kube_burst;
   client_options.max_retries = 3;
   client_options.backoff =
       BackoffPolicy{std::chrono::milliseconds(100), std::chrono::milliseconds(2000), 2.0, 0.2};

@@ -36,7 +36,8 @@ namespace kubesync::kube {
 struct InformerHandlers {
   // `in_initial_list`: the object came from the first LIST (before HasSynced).
   std::function<void(const nlohmann::json& object, bool in_initial_list)> on_add;
-  // `old_object` is the previous state in full mode, null in lean mode.
+  // `old_object` is the previous state in full mode; in lean mode a KeyStub (name,
+  // namespace and the previous resourceVersion). Never null.
   std::function<void(const nlohmann::json* old_object, const nlohmann::json& new_object)> on_update;
   // `final_state_unknown`: the delete was inferred by a re-list; `last_known` is the
   // stored object (full mode) or KeyStub(key, last RV) (lean mode).
@@ -95,6 +96,7 @@ class Informer {
   // Returns OK on a clean end of stream; the error otherwise (410 -> re-list).
   Status WatchOnce(bool* saw_events);
   void Apply(WatchEvent&& event);
+  void NotifyUpdate(const std::string& key, const StoreEntry& old, const nlohmann::json& object);
   bool SleepUnlessStopped(std::chrono::milliseconds d);
   void Warn(std::string_view msg, const Status& status) const;
 

@@ -20,10 +20,15 @@ struct CommonOptions {
   std::string consumer_id;  // "" = "<component>-<pid>"
   std::string operator_namespace;
   int partitions = 16;  // sync subject partitions; processor and synchronizer must agree
+  // Client-side rate limit towards each cluster. A synchronizer makes about two requests
+  // per object (read, then create or update), so this bounds its write rate.
+  double kube_qps = 2000;
+  int kube_burst = 4000;
 };
 
 // Registers --plan, --source-kubeconfig, --destination-kubeconfig, --nats-url, --redis-url,
-// --log-level, --consumer-id, --operator-namespace and --partitions on `app`.
+// --log-level, --consumer-id, --operator-namespace, --partitions, --kube-qps and --kube-burst
+// on `app`.
 void AddCommonFlags(CLI::App& app, CommonOptions& options);
 
 }  // namespace kubesync::service
