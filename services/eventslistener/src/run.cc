@@ -7,6 +7,7 @@
 
 #include "kubesync/bus/jetstream.h"
 #include "kubesync/bus/subjects.h"
+#include "kubesync/service/bus.h"
 #include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/service/options.h"
@@ -56,22 +57,10 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  bus::ConnectionOptions nats_options;
-  nats_options.url = options.nats_url;
-  nats_options.name = ctx->logger.options().consumer_id;
-  nats_options.retry_on_failed_connect = true;
-  Result<std::unique_ptr<bus::Connection>> nats = bus::Connection::Connect(nats_options);
+  Result<std::unique_ptr<bus::Connection>> nats = service::ConnectBus(*ctx, shutdown);
   if (!nats.ok()) {
+    if (nats.status().code() == Code::kCancelled) return 0;
     logger.Error("error connecting to nats", {{"error", nats.status().ToString()}});
-    return 1;
-  }
-  bus::StreamOptions stream_options;
-  stream_options.id = ctx->id;
-  Result<std::string> stream = service::RetryUntilShutdown(
-      shutdown, logger, "error creating stream", [&] { return (*nats)->EnsureStream(stream_options); });
-  if (!stream.ok()) {
-    if (stream.status().code() == Code::kCancelled) return 0;
-    logger.Error("error creating stream", {{"error", stream.status().ToString()}});
     return 1;
   }
 

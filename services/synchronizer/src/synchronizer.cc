@@ -13,6 +13,7 @@
 #include "kubesync/bus/jetstream.h"
 #include "kubesync/bus/subjects.h"
 #include "kubesync/kube/client.h"
+#include "kubesync/service/bus.h"
 #include "kubesync/service/context.h"
 #include "kubesync/service/options.h"
 #include "kubesync/service/retry.h"
@@ -85,27 +86,12 @@ int Run(int argc, char** argv) {
   }
   state::ObjectStateStore store(redis->get());
 
-  bus::ConnectionOptions nats_options;
-  nats_options.url = common.nats_url;
-  nats_options.name = logger.options().consumer_id;
-  nats_options.retry_on_failed_connect = true;
-  nats_options.on_event = [logger](bus::ConnectionEvent event) {
-    logger.Warn("nats connection event", {{"event", bus::ConnectionEventName(event)}});
-  };
-  auto nats = bus::Connection::Connect(nats_options);
+  auto nats = service::ConnectBus(ctx, shutdown);
   if (!nats.ok()) {
+    if (nats.status().code() == Code::kCancelled) return 0;
     logger.Error("error connecting to nats", {{"error", nats.status().ToString()}});
     return 1;
   }
-  auto ensured = service::RetryUntilShutdown(shutdown, logger, "error creating nats stream", [&] {
-    return (*nats)->EnsureStream(bus::StreamOptions{.id = ctx.id});
-  });
-  if (!ensured.ok()) {
-    if (shutdown.requested()) return 0;
-    logger.Error("error creating nats stream", {{"error", ensured.status().ToString()}});
-    return 1;
-  }
-
   ApplierOptions applier_options;
   applier_options.id = ctx.id;
   applier_options.dry_run = ctx.plan.dry_run;
