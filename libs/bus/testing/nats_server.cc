@@ -22,18 +22,9 @@ Status NatsServer::StartAgain() {
   opts.argv = {"nats-server",      "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
                store_dir_.string()};
   const std::string log = "nats-" + std::to_string(++starts_) + ".log";
-  opts.stdout_path = dir_.path() / log;
-  opts.stderr_path = dir_.path() / log;
-  KS_ASSIGN_OR_RETURN(testsupport::Process p, testsupport::Process::Start(std::move(opts)));
-  process_.emplace(std::move(p));
   // nats-server enables JetStream (and recovers its store) before it accepts clients.
-  const int port = port_;
-  if (!testsupport::WaitFor([port] { return testsupport::PortAcceptsConnections(port); },
-                            std::chrono::milliseconds(10'000))) {
-    Stop();
-    return UnavailableError("nats-server did not accept connections on port " + std::to_string(port_) +
-                            "; log: " + testsupport::ReadFile(dir_.path() / log));
-  }
+  KS_ASSIGN_OR_RETURN(testsupport::Process p, testsupport::StartServer(std::move(opts), port_, dir_.path() / log));
+  process_.emplace(std::move(p));
   return OkStatus();
 }
 

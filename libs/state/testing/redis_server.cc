@@ -22,17 +22,8 @@ Status RedisServer::StartAgain() {
       "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly",
       "no",           "--dir",  dir_.path().string()};
   const std::string log = "redis-" + std::to_string(++starts_) + ".log";
-  opts.stdout_path = dir_.path() / log;
-  opts.stderr_path = dir_.path() / log;
-  KS_ASSIGN_OR_RETURN(testsupport::Process p, testsupport::Process::Start(std::move(opts)));
+  KS_ASSIGN_OR_RETURN(testsupport::Process p, testsupport::StartServer(std::move(opts), port_, dir_.path() / log));
   process_.emplace(std::move(p));
-  const int port = port_;
-  if (!testsupport::WaitFor([port] { return testsupport::PortAcceptsConnections(port); },
-                            std::chrono::milliseconds(10'000))) {
-    Stop();
-    return UnavailableError("redis-server did not accept connections on port " + std::to_string(port_) +
-                            "; log: " + testsupport::ReadFile(dir_.path() / log));
-  }
   return OkStatus();
 }
 

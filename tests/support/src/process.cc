@@ -160,6 +160,20 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   }
 }
 
+Result<Process> StartServer(ProcessOptions options, int port, const std::filesystem::path& log_path,
+                            std::chrono::milliseconds timeout) {
+  const std::string name = options.argv.empty() ? "server" : options.argv[0];
+  options.stdout_path = log_path;
+  options.stderr_path = log_path;
+  KS_ASSIGN_OR_RETURN(Process process, Process::Start(std::move(options)));
+  if (!WaitFor([port] { return PortAcceptsConnections(port); }, timeout)) {
+    process.Stop();
+    return UnavailableError(name + " did not accept connections on port " + std::to_string(port) +
+                            "; log: " + ReadFile(log_path));
+  }
+  return process;
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kubesync-test-XXXXXX";

@@ -67,6 +67,12 @@ bool WaitFor(const std::function<bool()>& condition,
 // True when something accepts TCP connections on 127.0.0.1:port.
 bool PortAcceptsConnections(int port);
 
+// Starts a server process (stdout and stderr to `log_path`) and waits until it accepts TCP
+// connections on 127.0.0.1:`port`. On timeout the process is stopped and the error carries
+// the server's log.
+Result<Process> StartServer(ProcessOptions options, int port, const std::filesystem::path& log_path,
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000));
+
 // A fresh directory under $TMPDIR, removed with its contents by the destructor.
 class TempDir {
  public:
