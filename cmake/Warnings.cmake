@@ -13,5 +13,11 @@ if(KUBESYNC_SANITIZE)
 endif()
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
-  set(CMAKE_CXX_COMPILER_LAUNCHER "${CCACHE_PROGRAM}")
+  # ccache refuses precompiled headers unless told to be sloppy about their macros, and
+  # it hashes the build directory by default; both would make every build cold
+  # (ccache(1), "PRECOMPILED HEADERS"). ccache 4.7 takes settings only from the
+  # environment, hence `env`.
+  set(CMAKE_CXX_COMPILER_LAUNCHER
+      env CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_NOHASHDIR=true "CCACHE_BASEDIR=${CMAKE_SOURCE_DIR}" "${CCACHE_PROGRAM}")
 endif()
