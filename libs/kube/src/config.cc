@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "base64.h"
+#include "kubesync/core/base64.h"
 
 namespace kubesync::kube {
 namespace {
@@ -62,7 +62,7 @@ Result<std::string> OptBase64(const YAML::Node& parent, const char* key, const s
   if (text.empty()) {
     return text;
   }
-  std::optional<std::string> decoded = internal::Base64Decode(text);
+  std::optional<std::string> decoded = Base64Decode(text);
   if (!decoded) {
     return FieldError(path + "." + key, "not valid base64");
   }

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <vector>
 
-#include "base64.h"
+#include "kubesync/core/base64.h"
 
 extern char** environ;
 

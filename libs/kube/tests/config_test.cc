@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "base64.h"
+#include "kubesync/core/base64.h"
 #include "kubesync/testsupport/process.h"
 
 namespace kubesync::kube {
 namespace {
 
-using internal::Base64Encode;
+using ::kubesync::Base64Encode;
 using testsupport::TempDir;
 using testsupport::WriteFile;
 

@@ -1,8 +1,8 @@
-#include "base64.h"
+#include "kubesync/core/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace kubesync::kube::internal {
+namespace kubesync {
 namespace {
 
 TEST(Base64Test, RoundTripsEveryLength) {
@@ -26,4 +26,4 @@ TEST(Base64Test, SkipsWhitespaceAndRejectsGarbage) {
 }
 
 }  // namespace
-}  // namespace kubesync::kube::internal
+}  // namespace kubesync

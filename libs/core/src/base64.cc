@@ -1,8 +1,8 @@
-#include "base64.h"
+#include "kubesync/core/base64.h"
 
 #include <array>
 
-namespace kubesync::kube::internal {
+namespace kubesync {
 namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -96,4 +96,4 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
-}  // namespace kubesync::kube::internal
+}  // namespace kubesync
