@@ -58,11 +58,14 @@ ApiError BadRequest(const std::string& message) { return {400, "BadRequest", mes
 
 ApiError Invalid(const std::string& group, const std::string& kind, const std::string& name,
                  std::vector<Cause> causes) {
+  // errors.NewInvalid: the aggregate of field errors, bracketed when there are several.
   std::string msg = (group.empty() ? kind : kind + "." + group) + " \"" + name + "\" is invalid: ";
+  if (causes.size() > 1) msg += "[";
   for (size_t i = 0; i < causes.size(); ++i) {
     if (i > 0) msg += ", ";
     msg += causes[i].field.empty() ? causes[i].message : causes[i].field + ": " + causes[i].message;
   }
+  if (causes.size() > 1) msg += "]";
   ApiError e{422, "Invalid", msg, name, group, kind};
   e.causes = std::move(causes);
   return e;

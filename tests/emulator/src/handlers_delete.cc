@@ -117,7 +117,7 @@ void ApiServer::DeleteCollection(Call& call) {
     }
     return v;
   };
-  auto filter = ParseFilter(param("labelSelector"), param("fieldSelector"));
+  auto filter = ParseFilter(param("labelSelector"), param("fieldSelector"), type.group_resource());
   if (std::holds_alternative<ApiError>(filter)) return ReplyError(call.res, std::get<ApiError>(filter));
   const Filter& f = std::get<Filter>(filter);
   nlohmann::json options = nlohmann::json::object();

@@ -1,10 +1,13 @@
 // GET, LIST and WATCH.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 
+#include "kubesync/core/clock.h"
 #include "objects.h"
 #include "server.h"
+#include "table.h"
 #include "util.h"
 
 namespace kubesync::emulator {
@@ -32,6 +35,10 @@ std::optional<uint64_t> ParseRv(const std::string& s) {
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   return v;
+}
+
+std::optional<std::string> WantsTable(const httplib::Request& req) {
+  return TableVersionFromAccept(req.get_header_value("Accept"));
 }
 
 ApiError InvalidRv(const std::string& rv) { return BadRequest("invalid resource version \"" + rv + "\""); }
@@ -65,6 +72,16 @@ struct WatchState {
   bool busy = false;  // the last wait returned events
   int socket = -1;
   std::unique_ptr<struct ActiveWatch> active;
+  // Set when the client asked for Tables: each event then carries a one-row Table.
+  std::optional<std::string> table_version;
+  std::string include_object;
+
+  std::string ObjectBytes(const nlohmann::json& object, const std::function<std::string()>& plain) const {
+    if (!table_version) return plain();
+    return BuildTable(*type, {&object}, *table_version, include_object, nlohmann::json::object(),
+                      SystemClock::Get().Now())
+        .dump();
+  }
 };
 
 // After a batch, a watcher waits a little before taking the next one, so that under
@@ -91,13 +108,20 @@ void ApiServer::Get(Call& call) {
   auto obj = store_.Get(type.group_resource(), call.ns, call.name);
   if (!obj) return ReplyError(call.res, NotFound(type.group, type.resource, call.name));
   if (call.sub == "scale") return ReplyJson(call.res, 200, ToScale(type, *obj));
+  if (auto table = WantsTable(call.req); table && call.sub.empty()) {
+    nlohmann::json md = {{"resourceVersion", (*obj)["metadata"].value("resourceVersion", "")}};
+    return ReplyJson(call.res, 200,
+                     BuildTable(type, {obj.get()}, *table, Param(call.req, "includeObject"), std::move(md),
+                                SystemClock::Get().Now()));
+  }
   ReplyBytes(call.res, 200, obj->dump());
 }
 
 void ApiServer::List(Call& call) {
   const ResourceType& type = *call.type;
   const auto& req = call.req;
-  auto filter = ParseFilter(SelectorParam(req, "labelSelector"), SelectorParam(req, "fieldSelector"));
+  auto filter = ParseFilter(SelectorParam(req, "labelSelector"), SelectorParam(req, "fieldSelector"),
+                            type.group_resource());
   if (std::holds_alternative<ApiError>(filter)) return ReplyError(call.res, std::get<ApiError>(filter));
   const Filter& f = std::get<Filter>(filter);
   size_t limit = 0;
@@ -140,6 +164,15 @@ void ApiServer::List(Call& call) {
                 : [&f](const nlohmann::json& o) { return f.Matches(o); });
   if (std::holds_alternative<ApiError>(listed)) return ReplyError(call.res, std::get<ApiError>(listed));
   const ListResult& result = std::get<ListResult>(listed);
+  if (auto table = WantsTable(req)) {
+    nlohmann::json md = {{"resourceVersion", std::to_string(result.rv)}};
+    if (!result.next_key.empty()) md["continue"] = EncodeContinue(result.rv, result.next_key);
+    std::vector<const nlohmann::json*> objects;
+    for (const auto& item : result.items) objects.push_back(item.get());
+    return ReplyJson(call.res, 200,
+                     BuildTable(type, objects, *table, Param(req, "includeObject"), std::move(md),
+                                SystemClock::Get().Now()));
+  }
   std::string out = "{\"kind\":\"" + type.list_kind + "\",\"apiVersion\":\"" + type.api_version() +
                     "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(result.rv) + "\"";
   if (!result.next_key.empty()) out += ",\"continue\":\"" + EncodeContinue(result.rv, result.next_key) + "\"";
@@ -161,7 +194,8 @@ void ApiServer::List(Call& call) {
 void ApiServer::Watch(Call& call) {
   const ResourceType& type = *call.type;
   const auto& req = call.req;
-  auto filter = ParseFilter(SelectorParam(req, "labelSelector"), SelectorParam(req, "fieldSelector"));
+  auto filter = ParseFilter(SelectorParam(req, "labelSelector"), SelectorParam(req, "fieldSelector"),
+                            type.group_resource());
   if (std::holds_alternative<ApiError>(filter)) return ReplyError(call.res, std::get<ApiError>(filter));
   const std::string rv_text = Param(req, "resourceVersion");
   auto rv = ParseRv(rv_text);
@@ -175,6 +209,10 @@ void ApiServer::Watch(Call& call) {
   state->bookmarks = QueryBool(req, "allowWatchBookmarks");
   state->bookmark_interval = std::chrono::seconds(std::max(options_.bookmark_interval_seconds, 1));
   state->drop_generation = drop_generation_.load();
+  // Like the real server, a watch may ask for Tables too (`kubectl get -w`); every event
+  // then carries the column definitions, which kubectl prints only when they change.
+  state->table_version = WantsTable(req);
+  state->include_object = Param(req, "includeObject");
   int timeout_s = 1800;
   if (const std::string t = Param(req, "timeoutSeconds"); !t.empty()) {
     auto parsed = ParseRv(t);
@@ -215,7 +253,8 @@ void ApiServer::Watch(Call& call) {
         if (state->initial_sent < state->initial.size()) {
           const size_t end = std::min(state->initial.size(), state->initial_sent + 500);
           for (; state->initial_sent < end; ++state->initial_sent) {
-            out += EventLine("ADDED", state->initial[state->initial_sent]->dump());
+            const auto& object = *state->initial[state->initial_sent];
+            out += EventLine("ADDED", state->ObjectBytes(object, [&] { return object.dump(); }));
           }
           if (state->initial_sent == state->initial.size()) state->initial.clear();
           return sink.write(out.data(), out.size());
@@ -256,7 +295,9 @@ void ApiServer::Watch(Call& call) {
               if (was_matching) type = "DELETED";
               break;
           }
-          if (type != nullptr) out += EventLine(type, ev->ObjectBytes());
+          if (type != nullptr) {
+            out += EventLine(type, state->ObjectBytes(*ev->object, [&] { return ev->ObjectBytes(); }));
+          }
         }
         state->cursor = batch.scanned_rv;
         const auto after = std::chrono::steady_clock::now();

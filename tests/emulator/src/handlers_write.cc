@@ -1,4 +1,5 @@
 // POST (create), PUT (update) and PATCH, including the /status and /scale subresources.
+#include "crd_schema.h"
 #include "kubesync/emulator/patch.h"
 #include "objects.h"
 #include "server.h"
@@ -39,6 +40,51 @@ ApiError PatchError(const ResourceType& type, const std::string& name, const Sta
   return e;
 }
 
+// Custom resources go through the apiextensions decode step (prune or refuse unknown
+// fields, default, validate against the CRD's openAPIV3Schema); unknown fields dropped in
+// Warn mode become `Warning: 299` headers, which kubectl prints.
+std::optional<ApiError> DecodeCustom(const ResourceType& type, const httplib::Request& req, bool patch,
+                                     nlohmann::json& obj, httplib::Response& res) {
+  if (!type.custom || !type.schema) return std::nullopt;
+  const std::string directive =
+      req.has_param("fieldValidation") ? req.get_param_value("fieldValidation") : "";
+  const auto mode = ParseFieldValidation(directive);
+  if (!mode) {
+    return BadRequest("fieldValidation: Unsupported value: \"" + directive +
+                      "\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"");
+  }
+  std::vector<std::string> warnings;
+  auto error =
+      DecodeCustomResource(*type.schema, type.group, type.version, type.kind, *mode, patch, obj, &warnings);
+  for (const auto& w : warnings) {
+    nlohmann::json quoted = w;
+    res.set_header("Warning", "299 - " + quoted.dump());
+  }
+  return error;
+}
+
+// Server-side apply converts the patch to a typed object first, whatever fieldValidation
+// says; a field the CRD schema does not declare fails there with a plain error, which the
+// apiserver answers as a 500 without reason (managedfields/internal/structuredmerge.go,
+// kubernetes#122480).
+std::optional<ApiError> UndeclaredInApplyPatch(const ResourceType& type, const std::string& ns,
+                                               const std::string& name, const nlohmann::json& patch) {
+  nlohmann::json copy = patch;
+  const auto unknown = PruneUnknownFields(*type.schema, copy);
+  if (unknown.empty()) return std::nullopt;
+  std::string detail;
+  if (unknown.size() == 1) {
+    detail = "." + unknown[0] + ": field not declared in schema";
+  } else {
+    detail = "errors:";
+    for (const auto& f : unknown) detail += "\n  ." + f + ": field not declared in schema";
+  }
+  ApiError e{500, "",
+             "failed to create typed patch object (" + ns + "/" + name + "; " + type.api_version() +
+                 ", Kind=" + type.kind + "): " + detail};
+  return e;
+}
+
 }  // namespace
 
 ApiServer::WriteResult ApiServer::CommitWrite(const ResourceType& type, const std::string& ns,
@@ -72,6 +118,7 @@ void ApiServer::Create(Call& call) {
   auto prepared = PrepareCreate(type, std::move(*body), call.ns, now);
   if (std::holds_alternative<ApiError>(prepared)) return ReplyError(call.res, std::get<ApiError>(prepared));
   nlohmann::json obj = std::get<nlohmann::json>(std::move(prepared));
+  if (auto e = DecodeCustom(type, call.req, false, obj, call.res)) return ReplyError(call.res, *e);
   const std::string name = obj["metadata"]["name"];
   RecordUpdateManagedFields(obj, std::nullopt, Manager(call.req), type.api_version(), "", now);
   if (store_.Get(type.group_resource(), call.ns, name)) {
@@ -95,6 +142,9 @@ void ApiServer::Update(Call& call) {
                                         : PrepareUpdate(type, *cur, *body, call.sub, call.name, type.custom);
     if (std::holds_alternative<ApiError>(prepared)) return ReplyError(call.res, std::get<ApiError>(prepared));
     nlohmann::json obj = std::get<nlohmann::json>(std::move(prepared));
+    if (call.sub != "scale") {
+      if (auto e = DecodeCustom(type, call.req, false, obj, call.res)) return ReplyError(call.res, *e);
+    }
     auto reply = [&](const nlohmann::json& o) {
       call.sub == "scale" ? ReplyJson(call.res, 200, ToScale(type, o)) : ReplyJson(call.res, 200, o);
     };
@@ -138,6 +188,9 @@ void ApiServer::Patch(Call& call) {
     return ReplyError(call.res,
                       BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set"));
   }
+  if (apply && type.custom && type.schema && call.sub.empty()) {
+    if (auto e = UndeclaredInApplyPatch(type, call.ns, call.name, *patch)) return ReplyError(call.res, *e);
+  }
   const TypeRef ref{type.group, type.version, type.kind};
   const TypeRef scale_ref{"autoscaling", "v1", "Scale"};
   for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
@@ -160,6 +213,7 @@ void ApiServer::Patch(Call& call) {
       if (std::holds_alternative<ApiError>(prepared))
         return ReplyError(call.res, std::get<ApiError>(prepared));
       obj = std::get<nlohmann::json>(std::move(prepared));
+      if (auto e = DecodeCustom(type, call.req, true, obj, call.res)) return ReplyError(call.res, *e);
       obj["metadata"]["managedFields"] = std::move(managed);
       if (IsDryRun(call.req)) return ReplyJson(call.res, 201, obj);
       auto written = CommitWrite(type, call.ns, call.name, nullptr, std::move(obj));
@@ -200,6 +254,9 @@ void ApiServer::Patch(Call& call) {
                         : PrepareUpdate(type, *cur, std::move(*patched), call.sub, call.name, false);
     if (std::holds_alternative<ApiError>(prepared)) return ReplyError(call.res, std::get<ApiError>(prepared));
     nlohmann::json obj = std::get<nlohmann::json>(std::move(prepared));
+    if (call.sub != "scale") {
+      if (auto e = DecodeCustom(type, call.req, true, obj, call.res)) return ReplyError(call.res, *e);
+    }
     if (call.sub == "scale" && managed_done) {
       managed_done = false;  // the Scale's managedFields do not belong on the object
       obj["metadata"]["managedFields"] = (*cur)["metadata"].value("managedFields", nlohmann::json::array());

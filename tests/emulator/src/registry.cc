@@ -270,6 +270,17 @@ void Registry::AddCrd(const nlohmann::json& crd) {
       t.status_replicas_path = subs["scale"].value("statusReplicasPath", ".status.replicas");
       t.label_selector_path = subs["scale"].value("labelSelectorPath", "");
     }
+    if (v.contains("schema") && v["schema"].is_object() && v["schema"].contains("openAPIV3Schema")) {
+      t.schema = std::make_shared<const nlohmann::json>(v["schema"]["openAPIV3Schema"]);
+    }
+    if (v.contains("additionalPrinterColumns") && v["additionalPrinterColumns"].is_array() &&
+        !v["additionalPrinterColumns"].empty()) {
+      t.printer_columns = v["additionalPrinterColumns"];
+    } else {
+      // apiextensions defaulting: a CRD without columns gets Age.
+      t.printer_columns = nlohmann::json::array(
+          {{{"name", "Age"}, {"type", "date"}, {"jsonPath", ".metadata.creationTimestamp"}}});
+    }
     crd_keys_[name].push_back(Key(t.group, t.version, t.resource));
     AddLocked(std::move(t));
   }

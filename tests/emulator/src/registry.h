@@ -35,6 +35,10 @@ struct ResourceType {
   std::string spec_replicas_path = ".spec.replicas";
   std::string status_replicas_path = ".status.replicas";
   std::string label_selector_path;
+  // Custom resources: the version's openAPIV3Schema (null when the CRD has none) and its
+  // additionalPrinterColumns (the default Age column when the CRD lists none).
+  std::shared_ptr<const nlohmann::json> schema;
+  nlohmann::json printer_columns = nlohmann::json::array();
 
   std::string api_version() const { return group.empty() ? version : group + "/" + version; }
   // Storage key shared by every version: "configmaps", "deployments.apps".

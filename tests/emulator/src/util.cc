@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <string_view>
+
 namespace kubesync::emulator {
 namespace {
 constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -72,6 +74,50 @@ std::optional<ContinuePoint> DecodeContinue(const std::string& token) {
   return ContinuePoint{j["rv"].get<uint64_t>(), start};
 }
 
+namespace {
+
+// The selectable fields of a core/v1 Event (pkg/registry/core/event/strategy.go
+// ToSelectableFields): "source" is source.component, else reportingComponent.
+const char* const kEventFields[] = {"involvedObject.kind",
+                                    "involvedObject.namespace",
+                                    "involvedObject.name",
+                                    "involvedObject.uid",
+                                    "involvedObject.apiVersion",
+                                    "involvedObject.resourceVersion",
+                                    "involvedObject.fieldPath",
+                                    "reason",
+                                    "reportingComponent",
+                                    "source",
+                                    "type"};
+
+std::string StringAt(const nlohmann::json& object, const char* parent, const char* key) {
+  const auto it = object.find(parent);
+  if (it == object.end() || !it->is_object()) return "";
+  const auto v = it->find(key);
+  return v != it->end() && v->is_string() ? v->get<std::string>() : "";
+}
+
+std::string TopString(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string EventField(const nlohmann::json& event, const std::string& field) {
+  constexpr std::string_view kInvolved = "involvedObject.";
+  if (field.rfind(kInvolved, 0) == 0) {
+    return StringAt(event, "involvedObject", field.substr(kInvolved.size()).c_str());
+  }
+  if (field == "reason" || field == "type" || field == "reportingComponent")
+    return TopString(event, field.c_str());
+  if (field == "source") {
+    std::string s = StringAt(event, "source", "component");
+    return s.empty() ? TopString(event, "reportingComponent") : s;
+  }
+  return "";
+}
+
+}  // namespace
+
 bool Filter::Matches(const nlohmann::json& object) const {
   const auto& md = object["metadata"];
   if (!label.Empty()) {
@@ -82,15 +128,17 @@ bool Filter::Matches(const nlohmann::json& object) const {
     return field.Matches([&](const std::string& f) -> std::string {
       if (f == "metadata.name") return md.value("name", "");
       if (f == "metadata.namespace") return md.value("namespace", "");
-      return "";
+      return event_fields ? EventField(object, f) : "";
     });
   }
   return true;
 }
 
 std::variant<ApiError, Filter> ParseFilter(const std::string& label_selector,
-                                           const std::string& field_selector) {
+                                           const std::string& field_selector,
+                                           const std::string& group_resource) {
   Filter f;
+  f.event_fields = group_resource == "events";
   if (!label_selector.empty()) {
     auto s = labels::Selector::Parse(label_selector);
     if (!s.ok()) return BadRequest("unable to parse requirement: " + s.status().message());
@@ -100,6 +148,13 @@ std::variant<ApiError, Filter> ParseFilter(const std::string& label_selector,
     auto s = labels::FieldSelector::Parse(field_selector);
     if (!s.ok()) return BadRequest(s.status().message());
     for (const auto& r : s->requirements()) {
+      if (f.event_fields && r.field != "metadata.name" && r.field != "metadata.namespace") {
+        bool known = false;
+        for (const char* e : kEventFields) known = known || r.field == e;
+        // core/v1 AddFieldLabelConversionsForEvent
+        if (!known) return BadRequest("field label not supported: " + r.field);
+        continue;
+      }
       if (r.field != "metadata.name" && r.field != "metadata.namespace") {
         return BadRequest("\"" + r.field +
                           "\" is not a known field selector: only \"metadata.name\", "

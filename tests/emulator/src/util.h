@@ -26,12 +26,15 @@ std::optional<ContinuePoint> DecodeContinue(const std::string& token);
 struct Filter {
   labels::Selector label;
   labels::FieldSelector field;
+  bool event_fields = false;  // core/v1 events: involvedObject.*, reason, source, type, ...
   bool Empty() const { return label.Empty() && field.Empty(); }
   bool Matches(const nlohmann::json& object) const;
 };
-// 400 BadRequest for malformed selectors or unsupported field labels.
+// 400 BadRequest for malformed selectors or unsupported field labels. `group_resource`
+// ("events" for core/v1 events) decides which fields the resource can be selected by.
 std::variant<ApiError, Filter> ParseFilter(const std::string& label_selector,
-                                           const std::string& field_selector);
+                                           const std::string& field_selector,
+                                           const std::string& group_resource = "");
 
 // `object` serialised without kind and apiVersion (items of built-in lists carry neither).
 void AppendWithoutTypeMeta(std::string& out, const nlohmann::json& object);
