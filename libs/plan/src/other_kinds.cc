@@ -36,7 +36,31 @@ bool CheckPlugin(Diagnostics& d, const json& spec, std::string_view path, std::s
   return false;
 }
 
-// Task config of kubernetes-objects-transformation (seeds 001 6.1.4 and 002).
+// patch.filter of a Task resource: the selectors of the rule the entry came from.
+void ValidateTaskFilter(const json& patch, const std::string& ppath, Diagnostics& d) {
+  const std::string fpath = Join(ppath, "filter");
+  const json* filter = d.Object(patch, "filter", ppath, false);
+  if (filter == nullptr) return;
+  d.CheckFields(*filter, fpath, {"namespaceSelector", "selector", "nameSelector"});
+  (void)internal::ParseLabelSelector(Find(*filter, "namespaceSelector"), Join(fpath, "namespaceSelector"), d);
+  (void)internal::ParseLabelSelector(Find(*filter, "selector"), Join(fpath, "selector"), d);
+  const std::string npath = Join(fpath, "nameSelector");
+  if (const json* names = d.Object(*filter, "nameSelector", fpath, false)) {
+    d.CheckFields(*names, npath, {"includeRegex", "excludeRegex"},
+                  {{"regex", "a Task names it includeRegex"}});
+    (void)internal::ParseRegexList(d.List(*names, "includeRegex", npath, false), Join(npath, "includeRegex"),
+                                   d);
+    (void)internal::ParseRegexList(d.List(*names, "excludeRegex", npath, false), Join(npath, "excludeRegex"),
+                                   d);
+  }
+}
+
+// Task config of kubernetes-objects-transformation (seeds 001 6.1.4 and 002), and the
+// shape the controller derives from recoveryProcess (.helpers/s2-contract.md): per
+// resource an identifier, a patch {operations, options.skipIfNotFoundOnDelete, filter} and
+// fromOriginal {enabled}. patch is required unless fromOriginal is given; in a patch,
+// operations are required unless fromOriginal is given (a fromOriginal-only entry with
+// selectors carries just patch.filter).
 void ValidateTaskConfig(const json& config, const std::string& path, Diagnostics& d) {
   d.CheckFields(config, path, {"resources"});
   const std::string rpath = Join(path, "resources");
@@ -49,7 +73,9 @@ void ValidateTaskConfig(const json& config, const std::string& path, Diagnostics
       d.Error(at, "must be an object with identifier and patch (got " + internal::Describe(r) + ")");
       continue;
     }
-    d.CheckFields(r, at, {"identifier", "patch"});
+    d.CheckFields(r, at, {"identifier", "patch", "fromOriginal"},
+                  {{"fromPatch", "the operations go under patch.operations"},
+                   {"recoveryProcess", "a Task resource has patch and fromOriginal"}});
     const std::string ipath = Join(at, "identifier");
     if (const json* id = d.Object(r, "identifier", at, true)) {
       d.CheckFields(*id, ipath, {"group", "version", "resource"});
@@ -57,18 +83,26 @@ void ValidateTaskConfig(const json& config, const std::string& path, Diagnostics
       if (auto res = d.String(*id, "resource", ipath, true))
         internal::ValidateResourceName(*res, Join(ipath, "resource"), d);
     }
+    const std::string opath = Join(at, "fromOriginal");
+    const json* from_original = d.Object(r, "fromOriginal", at, false);
+    if (from_original != nullptr) {
+      d.CheckFields(*from_original, opath, {"enabled"});
+      (void)d.Bool(*from_original, "enabled", opath, false);
+    }
+    const bool has_original = from_original != nullptr;
     const std::string ppath = Join(at, "patch");
-    if (const json* patch = d.Object(r, "patch", at, true)) {
-      d.CheckFields(*patch, ppath, {"operations", "filter"});
-      (void)internal::ParsePatchOperations(d.List(*patch, "operations", ppath, true),
+    if (const json* patch = d.Object(r, "patch", at, !has_original)) {
+      d.CheckFields(*patch, ppath, {"operations", "options", "filter"},
+                    {{"skipIfNotFoundOnDelete", "it goes under patch.options"},
+                     {"patchOptions", "did you mean options?"}});
+      (void)internal::ParsePatchOperations(d.List(*patch, "operations", ppath, !has_original),
                                            Join(ppath, "operations"), d);
-      const std::string fpath = Join(ppath, "filter");
-      if (const json* filter = d.Object(*patch, "filter", ppath, false)) {
-        d.CheckFields(*filter, fpath, {"namespaceSelector", "selector"});
-        (void)internal::ParseLabelSelector(Find(*filter, "namespaceSelector"),
-                                           Join(fpath, "namespaceSelector"), d);
-        (void)internal::ParseLabelSelector(Find(*filter, "selector"), Join(fpath, "selector"), d);
+      const std::string xpath = Join(ppath, "options");
+      if (const json* options = d.Object(*patch, "options", ppath, false)) {
+        d.CheckFields(*options, xpath, {"skipIfNotFoundOnDelete"});
+        (void)d.Bool(*options, "skipIfNotFoundOnDelete", xpath, false);
       }
+      ValidateTaskFilter(*patch, ppath, d);
     }
   }
 }
@@ -138,8 +172,9 @@ void ValidateKind(const std::string& kind, const json& spec, Diagnostics& d) {
     if (CheckPlugin(d, spec, "spec", kTaskPlugin) && config != nullptr)
       ValidateTaskConfig(*config, "spec.config", d);
   } else if (kind == "TaskRun") {
-    d.CheckFields(spec, "spec", {"taskName"});
+    d.CheckFields(spec, "spec", {"taskName", "suspendLiveSynchronization"});
     (void)d.String(spec, "taskName", "spec", true);
+    (void)d.Bool(spec, "suspendLiveSynchronization", "spec", false);
   } else if (kind == "Synchronization") {
     ValidateSynchronizationSpec(spec, "spec", d);
   } else if (kind == "SynchronizationPlan") {

@@ -26,6 +26,94 @@ TEST(ValidateTest, KnownBadTaskNamesTheField) {
   EXPECT_EQ(ValidateAutomationYaml(ReadTestdata("002_known_bad_task.yaml")).message(), s.message());
 }
 
+TEST(ValidateTest, DerivedTaskShape) {
+  // The shape the controller derives from recoveryProcess (.helpers/s2-contract.md).
+  EXPECT_TRUE(ValidateAutomationYaml(R"(
+apiVersion: automation.astronetes.io/v1alpha1
+kind: Task
+metadata: {name: warm, namespace: dr}
+spec:
+  plugin: kubernetes-objects-transformation
+  config:
+    resources:
+      - identifier: {group: apps, version: v1, resource: deployments}
+        patch:
+          operations: [{op: remove, path: /spec/paused}]
+          options: {skipIfNotFoundOnDelete: true}
+          filter:
+            namespaceSelector: {matchExpressions: [{key: tier, operator: In, values: [web]}]}
+            selector: {matchLabels: {app: shop}}
+            nameSelector: {includeRegex: ["^shop-"], excludeRegex: ["-canary$"]}
+        fromOriginal: {enabled: true}
+      - identifier: {group: batch, version: v1, resource: cronjobs}
+        fromOriginal: {enabled: true}
+      - identifier: {group: batch, version: v1, resource: jobs}
+        patch: {filter: {selector: {matchLabels: {a: b}}}}
+        fromOriginal: {enabled: true}
+)")
+                  .ok());
+}
+
+TEST(ValidateTest, DerivedTaskShapeErrors) {
+  const Status s = ValidateAutomationYaml(R"(
+apiVersion: automation.astronetes.io/v1alpha1
+kind: Task
+metadata: {name: warm}
+spec:
+  plugin: kubernetes-objects-transformation
+  config:
+    resources:
+      - identifier: {group: apps, version: v1, resource: deployments}
+      - identifier: {group: apps, version: v1, resource: deployments}
+        patch:
+          operations: [{op: replace, path: /spec/replicas, value: 1}]
+          options: {skipIfNotFoundOnDelete: "yes"}
+          filter:
+            nameSelector: {includeRegex: ["(a"], regex: ["b"]}
+        fromOriginal: {enabled: 1, bucket: x}
+      - identifier: {group: apps, version: v1, resource: deployments}
+        patch: {filter: {}}
+      - identifier: {group: apps, version: v1, resource: deployments}
+        patch: {skipIfNotFoundOnDelete: true, operations: []}
+        fromPatch: []
+)");
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(
+      s.message(),
+      "spec.config.resources[0].patch: required field is missing\n"
+      "spec.config.resources[1].fromOriginal.bucket: unknown field (known fields: enabled)\n"
+      "spec.config.resources[1].fromOriginal.enabled: must be a boolean, true or false (got the number 1)\n"
+      "spec.config.resources[1].patch.options.skipIfNotFoundOnDelete: must be a boolean, true or false "
+      "(got the string \"yes\")\n"
+      "spec.config.resources[1].patch.filter.nameSelector.regex: unknown field (a Task names it "
+      "includeRegex)\n"
+      "spec.config.resources[1].patch.filter.nameSelector.includeRegex[0]: invalid regular expression "
+      "\"(a\": missing closing ): (a\n"
+      "spec.config.resources[2].patch.operations: required field is missing\n"
+      "spec.config.resources[3].fromPatch: unknown field (the operations go under patch.operations)\n"
+      "spec.config.resources[3].patch.skipIfNotFoundOnDelete: unknown field (it goes under patch.options)");
+}
+
+TEST(ValidateTest, TaskRunSuspendLiveSynchronization) {
+  EXPECT_TRUE(ValidateAutomationYaml(R"(
+apiVersion: automation.astronetes.io/v1alpha1
+kind: TaskRun
+metadata: {name: restore}
+spec: {taskName: warm, suspendLiveSynchronization: true}
+)")
+                  .ok());
+  EXPECT_EQ(
+      ValidateAutomationYaml(R"(
+apiVersion: automation.astronetes.io/v1alpha1
+kind: TaskRun
+metadata: {name: restore}
+spec: {taskName: warm, suspendLiveSynchronization: "true"}
+)")
+          .message(),
+      "spec.suspendLiveSynchronization: must be a boolean, true or false (got the string \"true\") (write it "
+      "without quotes)");
+}
+
 TEST(ValidateTest, KnownBadZookeeperSynchronizationNamesTheFix) {
   const Status s = ValidateAutomationYaml(ReadTestdata("001_known_bad_zookeeper_synchronization.yaml"));
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
