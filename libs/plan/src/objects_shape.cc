@@ -15,7 +15,7 @@ const std::map<std::string, std::string> kOtherShapeHints = {
     {"resources", "resources go under replication.resources"},
 };
 
-std::optional<Rule> ParseResource(const json& r, const std::string& at, const Plan& plan, Diagnostics& d) {
+std::optional<Rule> ParseResource(const json& r, const std::string& at, Diagnostics& d) {
   if (!r.is_object()) {
     d.Error(at, "must be an object with group, version and resource (got " + Describe(r) + ")");
     return std::nullopt;
@@ -74,12 +74,10 @@ std::optional<Rule> ParseResource(const json& r, const std::string& at, const Pl
     const std::string opath = Join(rpath, "fromOriginal");
     if (const json* fo = d.Object(*rp, "fromOriginal", rpath, false)) {
       d.CheckFields(*fo, opath, {"enabled"});
+      // Without spec.config.bucketName the originals are the pre-transformation values the
+      // pipeline records on each destination object (kubesync.io/original-values); with a
+      // bucket, the copies kept there.
       rule.recover_from_original = d.Bool(*fo, "enabled", opath, false).value_or(false);
-      if (rule.recover_from_original && !plan.bucket) {
-        d.Error(Join(opath, "enabled"),
-                "recovering from the original needs a bucket: set spec.config.bucketName (originals are kept "
-                "there)");
-      }
     }
   }
   if (!ok) return std::nullopt;
@@ -128,7 +126,7 @@ void ParseObjectsConfig(const json& config, std::string_view path, Plan& plan, D
     return;
   }
   for (std::size_t i = 0; i < resources->size(); ++i) {
-    if (auto rule = ParseResource((*resources)[i], Index(lpath, i), plan, d))
+    if (auto rule = ParseResource((*resources)[i], Index(lpath, i), d))
       plan.rules.push_back(std::move(*rule));
   }
   WarnUnreachableRules(plan.rules, d);

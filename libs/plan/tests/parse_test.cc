@@ -278,11 +278,11 @@ BUCKET    replication:
 )";
   std::string without = body;
   without.replace(without.find("BUCKET"), 6, "");
-  const Outcome o = Parse(without);
-  EXPECT_EQ(o.errors,
-            (Lines{"spec.config.replication.resources[0].recoveryProcess.fromOriginal.enabled: recovering "
-                   "from the original needs a bucket: set spec.config.bucketName (originals are kept "
-                   "there)"}));
+  // Without a bucket the originals recorded on the destination objects are used.
+  auto bucketless = ParseLiveSynchronizationYaml(std::string(kHeader) + without);
+  ASSERT_TRUE(bucketless.ok()) << bucketless.status().ToString();
+  EXPECT_TRUE(bucketless->rules[0].recover_from_original);
+  EXPECT_FALSE(bucketless->bucket.has_value());
   std::string with = body;
   with.replace(with.find("BUCKET"), 6, "    bucketName: gcp\n");
   auto plan = ParseLiveSynchronizationYaml(std::string(kHeader) + with);
