@@ -8,10 +8,14 @@
 //   (3) live lag at a steady --rate changes/s for --lag-seconds: each change stamps the
 //       source object with its write time; a watch on the destination sees it arrive
 //       (lag = visible in destination - written; includes the measuring watch's delivery);
-//   (4) peak RSS (VmHWM) of each component process.
+//   (4) peak RSS (VmHWM) of each component process;
+//   (5) where the CPU went during (2): user+system CPU per object of every process of the
+//       run (components, emulators, nats-server, redis-server), and the throughput bound
+//       that total puts on a 2-core machine.
 //
-//   bench_pipeline                      # 20k objects, 200 changes/s for 20 s
-//   bench_pipeline --objects 100000     # memory mode: 100k objects in scope
+//   bench_pipeline                                     # 20k objects, 200 changes/s for 20 s
+//   bench_pipeline --objects 100000 --lag-seconds 0    # memory mode: 100k objects in scope
+//   bench_pipeline --kube-qps 20000                    # lift the components' client rate limit
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -20,12 +24,17 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <unordered_set>
 #include <vector>
+
+#include <unistd.h>
 
 #include "kubesync/kube/informer.h"
 #include "pipeline_fixture.h"
@@ -130,6 +139,34 @@ Rss ReadRss(pid_t pid) {
   return r;
 }
 
+// CPU seconds (user + system) a process has used so far; 0 when it cannot be read.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Every process of the run that does pipeline work, by name.
+std::map<std::string, pid_t> WorkPids(Pipeline& p) {
+  std::map<std::string, pid_t> out;
+  for (const auto& [c, r] : p.Started()) out[std::string(ComponentName(c))] = p.Pid(c, r);
+  out["emulator source"] = p.source_cluster().pid();
+  out["emulator destination"] = p.destination_cluster().pid();
+  out["nats-server"] = p.nats().pid();
+  out["redis-server"] = p.redis().pid();
+  return out;
+}
+
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) {
     return -1;
@@ -179,6 +216,7 @@ int Main(int argc, char** argv) {
   int rate = 200;
   int lag_seconds = 20;
   int partitions = 16;
+  double kube_qps = 0;
   std::string log_level = "info";
   app.add_option("--objects", objects, "ConfigMaps in scope for the initial sync (100000: memory mode)");
   app.add_option("--raw", raw, "creates for the destination's raw write ceiling");
@@ -186,6 +224,8 @@ int Main(int argc, char** argv) {
   app.add_option("--lag-seconds", lag_seconds, "length of the live lag phase (0 skips it)");
   app.add_option("--partitions", partitions, "sync partitions");
   app.add_option("--log-level", log_level, "component log level");
+  app.add_option("--kube-qps", kube_qps,
+                 "client-side QPS limit of the components towards each cluster (0: their default, 2000)");
   CLI11_PARSE(app, argc, argv);
 
   std::cout << "starting nats-server, redis-server, two kube-emulators ..." << std::endl;
@@ -194,7 +234,8 @@ int Main(int argc, char** argv) {
                                   .synchronizers = 1,
                                   .log_level = log_level,
                                   .start_components = false,
-                                  .emulator_watch_history = 50'000});
+                                  .emulator_watch_history = 50'000,
+                                  .kube_qps = kube_qps});
   if (!started.ok()) {
     std::cerr << "fixture: " << started.status().ToString() << "\n";
     return 1;
@@ -208,7 +249,9 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::cout << "(1) raw destination ceiling: " << raw << " creates from 8 threads ..." << std::endl;
+  const double raw_cpu0 = CpuSeconds(p.destination_cluster().pid());
   const double ceiling = CreateMany(dst_kc, "raw", raw, 8);
+  const double raw_emulator_us = (CpuSeconds(p.destination_cluster().pid()) - raw_cpu0) * 1e6 / std::max(1, raw);
   if (ceiling < 0) {
     return 1;
   }
@@ -259,6 +302,8 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::cout << "    starting the pipeline ..." << std::endl;
+  std::map<std::string, double> cpu_before;  // servers only: the components start at 0
+  for (const auto& [name, pid] : WorkPids(p)) cpu_before[name] = CpuSeconds(pid);
   const auto t0 = Clock::now();
   if (auto s = p.StartComponents(); !s.ok()) {
     std::cerr << s.ToString() << "\n";
@@ -283,8 +328,17 @@ int Main(int argc, char** argv) {
   if (!synced) {
     std::cerr << "initial sync incomplete: " << arrived_count.load() << "/" << objects << "; "
               << p.ConsumerReport() << "\n";
+    for (const auto& [c, r] : p.Started()) {
+      if (!p.Running(c, r)) std::cerr << ComponentName(c) << "-" << r << " is not running\n";
+    }
+    std::cerr << p.LogTails(20);
   }
   std::cout << "    after sync: " << p.ConsumerReport() << std::endl;
+  // Where the CPU went during the initial sync: microseconds per object and process.
+  std::map<std::string, double> cpu_us_per_object;
+  for (const auto& [name, pid] : WorkPids(p)) {
+    cpu_us_per_object[name] = (CpuSeconds(pid) - cpu_before[name]) * 1e6 / std::max(1, objects);
+  }
   std::map<std::string, Rss> rss_after_sync;
   for (const auto& [c, r] : p.Started()) {
     rss_after_sync[std::string(ComponentName(c))] = ReadRss(p.Pid(c, r));
@@ -365,6 +419,7 @@ int Main(int argc, char** argv) {
   std::vector<Row> rows;
   rows.push_back({"(1) destination raw create ceiling, 8 threads, " + std::to_string(raw) + " objects",
                   Fmt(ceiling) + " obj/s", "baseline", ""});
+  rows.push_back({"    destination emulator CPU per raw create", Fmt(raw_emulator_us) + " us/obj", "", ""});
   rows.push_back({"    source seeding (same method, for reference)", Fmt(seed_rate) + " obj/s", "", ""});
   rows.push_back({"(2) initial sync of " + std::to_string(objects) + " ConfigMaps",
                   synced ? Fmt(sync_rate) + " obj/s (" + Fmt(sync_seconds, 2) + " s)" : "INCOMPLETE", ">= 2000 obj/s",
@@ -381,12 +436,20 @@ int Main(int argc, char** argv) {
     rows.push_back({"(4) peak RSS " + name, Fmt(static_cast<double>(v.hwm_kb) / 1024, 1) + " MB",
                     "(after sync " + Fmt(static_cast<double>(rss_after_sync[name].hwm_kb) / 1024, 1) + " MB)", ""});
   }
+  double cpu_total = 0;
+  for (const auto& [name, us] : cpu_us_per_object) {
+    rows.push_back({"(5) initial-sync CPU " + name, Fmt(us, 0) + " us/obj", "", ""});
+    cpu_total += us;
+  }
+  rows.push_back({"    CPU of every process together", Fmt(cpu_total, 0) + " us/obj",
+                  "(2 cores: bound " + Fmt(2e6 / std::max(1.0, cpu_total)) + " obj/s)", ""});
   const double total_mb = static_cast<double>(total_hwm_kb) / 1024;
   rows.push_back({"    all components together, " + std::to_string(objects) + " objects in scope", Fmt(total_mb, 1) + " MB",
                   "<= 300 MB at 100k", memory_mode ? (total_mb <= 300 ? "yes" : "NO") : "n/a (run --objects 100000)"});
   std::cout << "\n";
   PrintTable(rows);
-  std::cout << "\nmachine: " << std::thread::hardware_concurrency()
+  std::cout << "\ncomponents' --kube-qps: " << (kube_qps > 0 ? Fmt(kube_qps) : std::string("default")) << "\n";
+  std::cout << "machine: " << std::thread::hardware_concurrency()
             << " cores; everything (2 emulators, nats, redis, 3 components, this program) shares them.\n";
   return synced ? 0 : 1;
 }

@@ -188,6 +188,8 @@ Result<std::string> Encode(const Event& input) {
   wire.set_content_hash(event.content_hash);
   wire.set_object_json(event.object_json);
   wire.set_old_object_json(event.old_object_json);
+  wire.set_namespace_selected(event.namespace_selected);
+  wire.set_namespace_labels_json(event.namespace_labels_json);
   std::string out;
   if (!wire.SerializeToString(&out)) {
     return InternalError("envelope: serialization failed");
@@ -221,6 +223,8 @@ Result<Event> Decode(std::string_view payload) {
   event.content_hash = wire.content_hash();
   event.object_json = std::move(*wire.mutable_object_json());
   event.old_object_json = std::move(*wire.mutable_old_object_json());
+  event.namespace_selected = wire.namespace_selected();
+  event.namespace_labels_json = std::move(*wire.mutable_namespace_labels_json());
   KS_RETURN_IF_ERROR(Validate(event));
   return event;
 }

@@ -22,6 +22,8 @@ Event SampleEvent() {
   e.content_hash = "sha256:0123";
   e.object_json = R"({"kind":"Deployment","metadata":{"name":"web"}})";
   e.old_object_json = R"({"kind":"Deployment"})";
+  e.namespace_selected = true;
+  e.namespace_labels_json = R"({"env":"pre"})";
   return e;
 }
 

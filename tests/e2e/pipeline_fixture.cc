@@ -251,6 +251,10 @@ std::vector<std::string> Pipeline::Argv(Component component, int replica) const 
                                    std::string(kOperatorNamespace),
                                    "--partitions",
                                    std::to_string(options_.partitions)};
+  if (options_.kube_qps > 0) {
+    argv.insert(argv.end(), {"--kube-qps", std::to_string(options_.kube_qps), "--kube-burst",
+                             std::to_string(static_cast<long>(options_.kube_qps * 2))});
+  }
   // Each component gets only the cluster it works on (the contract: the listener and the
   // processor read the source, the synchronizer writes the destination).
   if (component == Component::kSynchronizer) {

@@ -56,6 +56,9 @@ struct PipelineOptions {
   // StartComponents() itself (initial-sync scenarios).
   bool start_components = true;
   int emulator_watch_history = 10'000;
+  // --kube-qps of the components (0: their default). Benchmarks raise it to measure the
+  // pipeline rather than its client-side rate limit.
+  double kube_qps = 0;
 };
 
 // What CompareDestination found; keys are "<gvr> <namespace>/<name>".

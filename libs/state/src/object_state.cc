@@ -10,6 +10,8 @@ namespace {
 
 // One script for every mode, so check and set are one atomic step on the server.
 // KEYS[1] record; ARGV: mode ("check" | "commit" | "delete"), rv, uid, hash, now_ms.
+// "check" answers "absent" for a newer event of an object with no live record (none, or a
+// tombstone), which callers read as kNewer without a live copy.
 // resourceVersions are compared as canonical decimal strings (shorter is smaller, then
 // lexicographic): exact for all of uint64, where Lua numbers (doubles) stop at 2^53.
 const RedisScript& CasScript() {
@@ -30,6 +32,7 @@ else
 end
 if mode == 'check' then
   if unchanged then return 'unchanged' end
+  if stored_rv == false or stored_deleted == '1' then return 'absent' end
   return 'newer'
 end
 if mode == 'delete' then
@@ -163,18 +166,55 @@ Result<std::string> ObjectStateStore::RecordKey(std::string_view id, std::string
   return ObjPrefix(id) + std::string(object_key);
 }
 
+std::vector<std::string> ObjectStateStore::CasArgs(std::string_view mode, uint64_t rv, std::string_view uid,
+                                                  std::string_view hash) const {
+  return {std::string(mode), std::to_string(rv), std::string(uid), std::string(hash), std::to_string(NowMs(clock_))};
+}
+
+Result<CheckResult> ObjectStateStore::ParseCas(const RedisReply& reply) {
+  if (reply.str == "newer") return CheckResult{CasResult::kNewer, true};
+  if (reply.str == "absent") return CheckResult{CasResult::kNewer, false};
+  if (reply.str == "stale") return CheckResult{CasResult::kStale, true};
+  if (reply.str == "unchanged") return CheckResult{CasResult::kUnchanged, true};
+  return InternalError("state: unexpected compare-and-set reply \"" + reply.str + "\"");
+}
+
 Result<CasResult> ObjectStateStore::RunCas(std::string_view mode, std::string_view id,
                                            std::string_view object_key, uint64_t rv, std::string_view uid,
                                            std::string_view hash, RedisClient::Retry retry) {
   KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
-  KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Eval(CasScript(), {key},
-                                                     {std::string(mode), std::to_string(rv), std::string(uid),
-                                                      std::string(hash), std::to_string(NowMs(clock_))},
-                                                     retry));
-  if (reply.str == "newer") return CasResult::kNewer;
-  if (reply.str == "stale") return CasResult::kStale;
-  if (reply.str == "unchanged") return CasResult::kUnchanged;
-  return InternalError("state: unexpected compare-and-set reply \"" + reply.str + "\"");
+  KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Eval(CasScript(), {key}, CasArgs(mode, rv, uid, hash), retry));
+  KS_ASSIGN_OR_RETURN(CheckResult result, ParseCas(reply));
+  return result.cas;
+}
+
+Result<CheckResult> ObjectStateStore::Check(std::string_view id, std::string_view object_key, uint64_t rv,
+                                            std::string_view hash) {
+  KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
+  KS_ASSIGN_OR_RETURN(RedisReply reply,
+                      redis_->Eval(CasScript(), {key}, CasArgs("check", rv, "", hash), RedisClient::Retry::kOnce));
+  return ParseCas(reply);
+}
+
+Result<CasResult> ObjectStateStore::CommitCounted(std::string_view id, std::string_view object_key, uint64_t rv,
+                                                  std::string_view uid, std::string_view hash, bool deleted,
+                                                  int64_t synced) {
+  KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
+  // EVAL (not EVALSHA) inside the pipeline: no NOSCRIPT fallback is needed, and the server
+  // caches the script by its digest anyway.
+  std::vector<std::string> eval{"EVAL", CasScript().source, "1", key};
+  for (std::string& a : CasArgs(deleted ? "delete" : "commit", rv, uid, hash)) eval.push_back(std::move(a));
+  std::vector<std::vector<std::string>> commands{std::move(eval)};
+  if (synced > 0) {
+    const std::string stats = StatsKey(id);
+    commands.push_back({"HINCRBY", stats, "objectsSynchronized", std::to_string(synced)});
+    commands.push_back({"HSET", stats, "lastSyncTime", std::to_string(NowMs(clock_))});
+  }
+  // Not retried on a broken connection: the counter increment is not idempotent. A failed
+  // call leaves the message unacked; its redelivery finds the record (kStale) or commits.
+  KS_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, redis_->Pipeline(commands, RedisClient::Retry::kNo));
+  KS_ASSIGN_OR_RETURN(CheckResult result, ParseCas(replies.front()));
+  return result.cas;
 }
 
 Result<CasResult> ObjectStateStore::ShouldApply(std::string_view id, std::string_view object_key, uint64_t rv,

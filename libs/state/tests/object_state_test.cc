@@ -75,6 +75,44 @@ TEST_F(ObjectStateTest, NewerAppliesOlderRefusedSameHashUnchanged) {
   EXPECT_FALSE(store_->Get(kId, "apps/deployments/default/other")->has_value());
 }
 
+TEST_F(ObjectStateTest, CheckTellsWhetherALiveCopyIsRecorded) {
+  auto none = store_->Check(kId, kKey, 10, "h1");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->cas, CasResult::kNewer);
+  EXPECT_FALSE(none->live_copy);
+
+  ASSERT_EQ(*store_->CommitCounted(kId, kKey, 10, "uid-1", "h1", /*deleted=*/false, 1), CasResult::kNewer);
+  auto live = store_->Check(kId, kKey, 11, "h2");
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live->cas, CasResult::kNewer);
+  EXPECT_TRUE(live->live_copy);
+  EXPECT_EQ(store_->Check(kId, kKey, 11, "h1")->cas, CasResult::kUnchanged);
+  EXPECT_EQ(store_->Check(kId, kKey, 10, "h2")->cas, CasResult::kStale);
+
+  // A tombstone is no live copy; an older event than the tombstone stays stale.
+  ASSERT_EQ(*store_->CommitCounted(kId, kKey, 12, "", "", /*deleted=*/true, 1), CasResult::kNewer);
+  auto tomb = store_->Check(kId, kKey, 13, "h3");
+  ASSERT_TRUE(tomb.ok());
+  EXPECT_EQ(tomb->cas, CasResult::kNewer);
+  EXPECT_FALSE(tomb->live_copy);
+  EXPECT_EQ(store_->Check(kId, kKey, 11, "h3")->cas, CasResult::kStale);
+  // A stale commit is refused and not counted as an error.
+  EXPECT_EQ(*store_->CommitCounted(kId, kKey, 9, "uid-1", "h0", false, 0), CasResult::kStale);
+
+  auto rec = store_->Get(kId, kKey);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->rv, 12u);
+  EXPECT_TRUE((*rec)->deleted);
+  auto stats = store_->GetStats(kId);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->objects_synchronized, 2);
+  EXPECT_GT(stats->last_sync_unix_ms, 0);
+  // Keys are checked before anything is sent.
+  auto bad = store_->CommitCounted(kId, "no-slashes", 1, "u", "h", false, 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+}
+
 TEST_F(ObjectStateTest, ResourceVersionsCompareExactlyBeyondDoublePrecision) {
   // 2^53+1 and 2^53 are the same double; as uint64 they differ.
   const uint64_t big = (1ULL << 53) + 1;

@@ -13,6 +13,8 @@
 #include "kubesync/service/options.h"
 #include "kubesync/service/retry.h"
 #include "kubesync/service/shutdown.h"
+#include "kubesync/state/object_state.h"
+#include "kubesync/state/redis_client.h"
 #include "listener.h"
 
 namespace kubesync::eventslistener {
@@ -64,6 +66,20 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  // The synchronizer's records: what the destination holds, to find deletes missed while
+  // no listener watched (SweepOnce).
+  state::RedisOptions redis_options;
+  redis_options.url = options.redis_url;
+  redis_options.pool_size = 1;
+  Result<std::unique_ptr<state::RedisClient>> redis = service::RetryUntilShutdown(
+      shutdown, logger, "error connecting to redis", [&] { return state::RedisClient::Connect(redis_options); });
+  if (!redis.ok()) {
+    if (redis.status().code() == Code::kCancelled) return 0;
+    logger.Error("error connecting to redis", {{"error", redis.status().ToString()}});
+    return 1;
+  }
+  state::ObjectStateStore records(redis->get());
+
   ListenerConfig config;
   config.id = ctx->id;
   config.events_subject = *subject;
@@ -74,6 +90,13 @@ int Run(int argc, char** argv) {
     return connection->Publish(subj, data, msg_id).status();
   };
   EventsListener listener(**source, ctx->plan, config, std::move(publish), logger, source_cluster);
+  const std::string id = ctx->id;
+  listener.SetSyncedObjects([&records, id](const std::function<void(const SyncedObject&)>& visit) {
+    return records.Scan(id, [&visit](const state::ObjectRecord& record) {
+      if (!record.deleted) visit(SyncedObject{record.object_key, record.uid, record.rv});
+      return true;
+    });
+  });
   logger.Info("events listener started", {{"sourceCluster", source_cluster}, {"subject", *subject}});
   listener.Start();
   shutdown.Wait();

@@ -62,6 +62,14 @@ Result<json> KubeSourceView::NamespaceLabels(const std::string& ns) {
   return Labels(*object);
 }
 
+Result<uint64_t> KubeSourceView::NamespaceVersion(const std::string& ns) {
+  if (!namespaces_) return uint64_t{0};
+  auto entry = namespaces_->store().Get(ns);
+  if (!entry.has_value()) return uint64_t{0};
+  Result<uint64_t> rv = proto::ParseResourceVersion(entry->resource_version);
+  return rv.ok() ? *rv : uint64_t{0};
+}
+
 Result<std::string> KubeSourceView::Kind(const plan::Gvr& gvr) {
   KS_ASSIGN_OR_RETURN(kube::ApiResource resource, discovery_.Resolve(gvr.group, gvr.version, gvr.resource));
   return resource.kind;

@@ -29,6 +29,7 @@ class KubeSourceView final : public SourceView {
   Result<std::string> Kind(const plan::Gvr& gvr) override;
   Result<bool> Namespaced(const plan::Gvr& gvr) override;
   Result<std::vector<nlohmann::json>> ListInNamespace(const plan::Gvr& gvr, const std::string& ns) override;
+  Result<uint64_t> NamespaceVersion(const std::string& ns) override;
 
  private:
   kube::Client& client_;

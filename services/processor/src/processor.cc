@@ -39,6 +39,7 @@ Processor::Processor(const plan::Plan& plan, ProcessorConfig config, SourceView&
       source_cluster_(std::move(source_cluster)) {
   namespace_selectors_ = std::any_of(plan_.rules.begin(), plan_.rules.end(),
                                      [](const plan::Rule& r) { return !r.namespace_selector.Empty(); });
+  namespaces_in_plan_ = InPlan(kNamespacesGvr);
 }
 
 std::string Processor::MessageId(const proto::Event& event, std::string_view suffix) {
@@ -128,6 +129,21 @@ Result<std::optional<Outgoing>> Processor::ProcessObject(const proto::Event& eve
       KS_ASSIGN_OR_RETURN(remove, records_(proto::ObjectKey(event)));
     }
     if (!remove) return std::optional<Outgoing>();
+    if (origin == Origin::kEvent && event.type != proto::EventType::kModified && namespace_selectors_ &&
+        !event.namespace_.empty()) {
+      // Out of scope because of its namespace's labels, seen on a (re-)list: an unchanged
+      // object carries the very resourceVersion the synchronizer recorded, so a DELETED at
+      // it would be taken for a repeat. The decision is as new as the namespace version
+      // it rests on (one revision counter across resources), as in ReevaluateNamespace.
+      KS_ASSIGN_OR_RETURN(uint64_t ns_rv, source_.NamespaceVersion(event.namespace_));
+      if (ns_rv > event.resource_version_number) {
+        proto::Event bumped = event;
+        bumped.resource_version_number = ns_rv;
+        bumped.resource_version = std::to_string(ns_rv);
+        KS_ASSIGN_OR_RETURN(Outgoing del, Deleted(bumped, msg_suffix));
+        return std::optional<Outgoing>(std::move(del));
+      }
+    }
     KS_ASSIGN_OR_RETURN(Outgoing del, Deleted(event, msg_suffix));
     return std::optional<Outgoing>(std::move(del));
   }
@@ -171,6 +187,21 @@ Result<std::optional<Outgoing>> Processor::ProcessObject(const proto::Event& eve
   sync.old_object_json.clear();
   sync.content_hash = prepared->content_hash;
   sync.live_synchronization_id = config_.id;
+  if ((namespaces_in_plan_ || plan_.force_namespace_creation) && !event.namespace_.empty()) {
+    // The synchronizer may create this object's namespace: when forced, or when the
+    // Namespace is replicated too (rather than wait for the Namespace's own message, which
+    // can sit behind this one in its partition). It gets the source's labels, so that
+    // namespace selectors, a recovery Task's among them, select alike on both sides.
+    json ns_labels = namespace_labels;
+    if (!namespace_selectors_) {
+      KS_ASSIGN_OR_RETURN(ns_labels, source_.NamespaceLabels(event.namespace_));
+    }
+    if (namespaces_in_plan_) {
+      sync.namespace_selected =
+          plan_.MatchingRule(kNamespacesGvr, event.namespace_, event.namespace_, ns_labels, ns_labels) != nullptr;
+    }
+    if (ns_labels.is_object() && !ns_labels.empty()) sync.namespace_labels_json = ns_labels.dump();
+  }
   KS_ASSIGN_OR_RETURN(Outgoing routed, Route(std::move(sync), msg_suffix));
   return std::optional<Outgoing>(std::move(routed));
 }

@@ -50,6 +50,11 @@ class SourceView {
   virtual Result<bool> Namespaced(const plan::Gvr& gvr) = 0;
   // Every object of `gvr` in namespace `ns`.
   virtual Result<std::vector<nlohmann::json>> ListInNamespace(const plan::Gvr& gvr, const std::string& ns) = 0;
+  // metadata.resourceVersion of namespace `ns` as last seen (0 when unknown).
+  virtual Result<uint64_t> NamespaceVersion(const std::string& ns) {
+    (void)ns;
+    return uint64_t{0};
+  }
 };
 
 // True when the destination holds a live copy written by this LiveSynchronization (the
@@ -102,6 +107,7 @@ class Processor {
   log::Logger logger_;
   nlohmann::json source_cluster_;
   bool namespace_selectors_ = false;
+  bool namespaces_in_plan_ = false;  // a rule selects v1/namespaces themselves
 };
 
 }  // namespace kubesync::processor

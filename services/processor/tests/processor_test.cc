@@ -67,8 +67,13 @@ class FakeSource final : public SourceView {
     }
     return out;
   }
+  Result<uint64_t> NamespaceVersion(const std::string& ns) override {
+    auto it = namespace_versions.find(ns);
+    return it == namespace_versions.end() ? uint64_t{0} : it->second;
+  }
   bool unavailable = false;
   std::map<std::string, json> namespace_labels;
+  std::map<std::string, uint64_t> namespace_versions;
   std::map<std::pair<std::string, std::string>, json> objects;  // (resource, name)
 };
 
@@ -233,6 +238,64 @@ TEST_F(ProcessorTest, NamespaceLabelChangeReevaluatesItsObjects) {
   out = MustProcess(Ev(proto::EventType::kModified, kNamespaces, ns));
   ASSERT_EQ(out.size(), 2u);
   for (const auto& o : out) EXPECT_EQ(o.event.type, proto::EventType::kResync) << o.event.name;
+}
+
+TEST_F(ProcessorTest, ObjectOutOfScopeByItsNamespaceOnAListIsDeletedAtTheNamespaceVersion) {
+  // The namespace lost its label while nothing watched; the unchanged ConfigMap comes
+  // again (ADDED after a listener restart) at the very version the synchronizer recorded.
+  source_.namespace_labels["shop"] = {{"dr", "off"}};
+  source_.namespace_versions["shop"] = 70;
+  synced_.insert("/configmaps/shop/settings");
+  auto out = MustProcess(Ev(proto::EventType::kAdded, kConfigMaps, Obj("shop", "settings", "40")));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event.type, proto::EventType::kDeleted);
+  EXPECT_EQ(out[0].event.resource_version, "70");
+  EXPECT_EQ(out[0].event.resource_version_number, 70u);
+  EXPECT_EQ(out[0].msg_id, "sync/uid-settings/70/DELETED");
+  // An object newer than its namespace keeps its own version.
+  out = MustProcess(Ev(proto::EventType::kResync, kConfigMaps, Obj("shop", "settings", "80")));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event.resource_version, "80");
+  // Without a record nothing is sent.
+  synced_.clear();
+  EXPECT_TRUE(MustProcess(Ev(proto::EventType::kAdded, kConfigMaps, Obj("shop", "settings", "40"))).empty());
+}
+
+TEST(ProcessorNamespaces, ObjectsSayWhetherTheirNamespaceIsReplicatedToo) {
+  plan::Plan plan = MustParse(R"(
+        - version: v1
+          resource: namespaces
+          filters:
+            selector: {matchLabels: {dr: "on"}}
+        - version: v1
+          resource: secrets
+)");
+  FakeSource source;
+  source.namespace_labels["shop"] = {{"dr", "on"}};
+  source.namespace_labels["lab"] = json::object();
+  ProcessorConfig config;
+  config.id = "dr.live";
+  config.ls_namespace = "dr";
+  config.ls_name = "live";
+  config.partitions = 4;
+  auto sink = std::make_shared<log::MemorySink>();
+  Processor processor(plan, config, source, nullptr, log::Logger({.process_id = "processor"}, sink),
+                      json{{"name", "s"}});
+  auto in_shop = processor.Process(Ev(proto::EventType::kAdded, kSecrets, Obj("shop", "s1", "5")));
+  ASSERT_TRUE(in_shop.ok()) << in_shop.status().ToString();
+  ASSERT_EQ(in_shop->size(), 1u);
+  EXPECT_TRUE((*in_shop)[0].event.namespace_selected);
+  EXPECT_EQ(json::parse((*in_shop)[0].event.namespace_labels_json), json({{"dr", "on"}}));
+  auto in_lab = processor.Process(Ev(proto::EventType::kAdded, kSecrets, Obj("lab", "s2", "6")));
+  ASSERT_TRUE(in_lab.ok()) << in_lab.status().ToString();
+  ASSERT_EQ(in_lab->size(), 1u);
+  EXPECT_FALSE((*in_lab)[0].event.namespace_selected);
+}
+
+TEST_F(ProcessorTest, NamespaceSelectedIsUnsetWhenNamespacesAreNotReplicated) {
+  auto out = MustProcess(Ev(proto::EventType::kAdded, kDeployments, Deploy("web", "10", {{"dr", "on"}})));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].event.namespace_selected);
 }
 
 TEST_F(ProcessorTest, IgnoresResourcesOutsideThePlanAndDefaultExclusions) {

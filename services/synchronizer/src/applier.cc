@@ -171,20 +171,30 @@ Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void(
 Outcome Applier::Upsert(Call& call) {
   const proto::Event& ev = call.event;
   call.Touch();
-  auto cas = state_->ShouldApply(options_.id, call.key, ev.resource_version_number, call.hash);
-  if (!cas.ok()) return Failure(call, "error reading object state", cas.status());
-  if (*cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
-  if (*cas == state::CasResult::kUnchanged) {
+  auto check = state_->Check(options_.id, call.key, ev.resource_version_number, call.hash);
+  if (!check.ok()) return Failure(call, "error reading object state", check.status());
+  if (check->cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
+  if (check->cas == state::CasResult::kUnchanged) {
     if (options_.dry_run) return Outcome{Effect::kSkippedUnchanged, {}};
     return Commit(call, Effect::kSkippedUnchanged);
   }
   if (auto missing = EnsureNamespace(call)) return *missing;
 
+  // No live copy recorded (first sync, or re-created after a delete): the destination most
+  // likely has no such object, so create straight away and read only when the create says
+  // AlreadyExists. A create never touches an existing object, so an unmanaged one is still
+  // found by the read that follows and refused.
+  bool create_first = !check->live_copy;
   for (int attempt = 0; attempt <= options_.max_conflict_retries; ++attempt) {
-    auto existing = Read(call);
+    Result<std::optional<json>> existing = std::optional<json>();
+    if (!create_first) existing = Read(call);
+    create_first = false;
     if (!existing.ok()) return Failure(call, "error getting object from cluster", existing.status());
-    WriteAction action = DecideWrite(*existing, call.desired, call.hash, options_.id, call.gvr);
+    WriteAction action =
+        DecideWrite(*existing, call.desired, call.hash, options_.id, call.gvr, ev.resource_version_number);
     switch (action) {
+      case WriteAction::kSkipNewer:
+        return Outcome{Effect::kSkippedStale, {}};
       case WriteAction::kRefuseUnmanaged: {
         Status error = FailedPreconditionError(
             "the destination object exists and is not managed by live synchronization \"" + options_.id +
@@ -258,8 +268,10 @@ Outcome Applier::Remove(Call& call) {
         StringAt(**existing, "annotations", transform::kSourceUidAnnotation) != ev.uid) {
       return Outcome{Effect::kSkippedStale, {}};
     }
-    DeleteAction action = DecideDelete(*existing, options_.id);
+    DeleteAction action = DecideDelete(*existing, options_.id, rv);
     switch (action) {
+      case DeleteAction::kSkipNewer:
+        return Outcome{Effect::kSkippedStale, {}};
       case DeleteAction::kAlreadyGone:
         if (options_.dry_run) return Outcome{Effect::kAlreadyGone, {}};
         return Commit(call, Effect::kAlreadyGone);
@@ -277,9 +289,13 @@ Outcome Applier::Remove(Call& call) {
         if (options_.dry_run) return Outcome{Effect::kDryRun, {}};
         kube::DeleteOptions options;
         options.propagation_policy = "Background";
-        // Only the copy we just read: a replacement created meanwhile has another uid.
+        // Only the copy we just read, as we read it: a replacement created meanwhile has
+        // another uid, and a newer version written meanwhile (a replica sharing the
+        // partition) another resourceVersion; either is a 409, then a re-read decides.
         std::string uid(MetaString(**existing, "uid"));
         if (!uid.empty()) options.precondition_uid = uid;
+        std::string version(MetaString(**existing, "resourceVersion"));
+        if (!version.empty()) options.precondition_resource_version = version;
         call.Touch();
         auto deleted = destination_->Delete(call.Ref(), options);
         if (deleted.ok() || kube::IsNotFound(deleted.status())) {
@@ -324,7 +340,7 @@ std::optional<Outcome> Applier::EnsureNamespace(Call& call) {
     return Failure(call, "error getting namespace from cluster", got.status());
 
   logger_.Info("namespace not found in cluster", fields);
-  if (!options_.force_namespace_creation) {
+  if (!options_.force_namespace_creation && !call.event.namespace_selected) {
     return Outcome{Effect::kNamespaceMissing,
                    NotFoundError("namespace \"" + ns + "\" not found in the destination")};
   }
@@ -334,13 +350,24 @@ std::optional<Outcome> Applier::EnsureNamespace(Call& call) {
   // selects namespaces) may update it instead of being refused as unmanaged.
   std::string owner = options_.id;
   if (auto dot = owner.find('.'); dot != std::string::npos) owner[dot] = '/';
-  json body = {
-      {"apiVersion", "v1"},
-      {"kind", "Namespace"},
-      {"metadata",
-       {{"name", ns},
-        {"labels", {{std::string(transform::kManagedByLabel), transform::LabelValueForId(options_.id)}}},
-        {"annotations", {{std::string(transform::kLiveSynchronizationAnnotation), owner}}}}}};
+  // The source namespace's labels come along, so that namespace selectors (a recovery
+  // Task's among them) select the same namespaces here as in the source.
+  json labels = json::object();
+  if (!call.event.namespace_labels_json.empty()) {
+    json source_labels = json::parse(call.event.namespace_labels_json, nullptr, /*allow_exceptions=*/false);
+    if (source_labels.is_object()) {
+      for (const auto& [key, value] : source_labels.items()) {
+        if (value.is_string()) labels[key] = value;
+      }
+    }
+  }
+  labels[std::string(transform::kManagedByLabel)] = transform::LabelValueForId(options_.id);
+  json body = {{"apiVersion", "v1"},
+               {"kind", "Namespace"},
+               {"metadata",
+                {{"name", ns},
+                 {"labels", std::move(labels)},
+                 {"annotations", {{std::string(transform::kLiveSynchronizationAnnotation), owner}}}}}};
   call.Touch();
   auto created = destination_->Create(kube::ResourceRef{"", "v1", "namespaces", "", ""}, body,
                                       {.field_manager = options_.field_manager});
@@ -381,19 +408,20 @@ Outcome Applier::Commit(Call& call, Effect effect) {
   const proto::Event& ev = call.event;
   const bool deletion = ev.type == proto::EventType::kDeleted || ev.type == proto::EventType::kDeleteRequest;
   call.Touch();
-  if (deletion) {
-    if (ev.resource_version_number > 0) {
-      auto recorded = state_->RecordDeleted(options_.id, call.key, ev.resource_version_number);
-      if (!recorded.ok()) return Failure(call, "error writing object state", recorded.status());
+  const int64_t synced =
+      effect == Effect::kCreated || effect == Effect::kUpdated || effect == Effect::kDeleted ? 1 : 0;
+  if (deletion && ev.resource_version_number == 0) {
+    // No version to record (a delete request without one): count it only.
+    if (synced > 0) {
+      Status counted = state_->RecordSynced(options_.id, synced);
+      if (!counted.ok()) logger_.Warn("error writing object state", {{"error", counted.ToString()}});
     }
-  } else {
-    auto committed = state_->Commit(options_.id, call.key, ev.resource_version_number, ev.uid, call.hash);
-    if (!committed.ok()) return Failure(call, "error writing object state", committed.status());
+    return Outcome{effect, {}};
   }
-  if (effect == Effect::kCreated || effect == Effect::kUpdated || effect == Effect::kDeleted) {
-    Status counted = state_->RecordSynced(options_.id, 1);
-    if (!counted.ok()) logger_.Warn("error writing object state", {{"error", counted.ToString()}});
-  }
+  // The record and the counter in one round trip.
+  auto committed = state_->CommitCounted(options_.id, call.key, ev.resource_version_number, deletion ? "" : ev.uid,
+                                         deletion ? "" : call.hash, deletion, synced);
+  if (!committed.ok()) return Failure(call, "error writing object state", committed.status());
   return Outcome{effect, {}};
 }
 

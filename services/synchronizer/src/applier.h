@@ -1,9 +1,10 @@
 // Applies one sync message to the destination cluster: the synchronizer's per-message
 // step (pipeline contract, "synchronizer"):
-//   decode -> Redis ShouldApply (stale/unchanged: no write) -> ensure the namespace ->
-//   GET -> create / update (transform::ForUpdate; 409 -> re-read and retry) / delete
-//   (only objects this LiveSynchronization manages, uid precondition) -> Redis Commit or
-//   RecordDeleted -> the caller acks.
+//   decode -> Redis Check (stale/unchanged: no write) -> ensure the namespace ->
+//   create (when Redis records no live copy; AlreadyExists -> GET) or GET -> create /
+//   update (transform::ForUpdate; 409 -> re-read and retry) / delete (only objects this
+//   LiveSynchronization manages, uid precondition) -> Redis commit + counter -> the
+//   caller acks.
 // The Applier never acks itself: it returns what to do with the message, so a crash at
 // any point leaves the message unacked and it is applied again (idempotently).
 //

@@ -1,5 +1,7 @@
 #include "decision.h"
 
+#include <charconv>
+
 #include "kubesync/transform/classify.h"
 #include "kubesync/transform/mark.h"
 
@@ -13,6 +15,8 @@ std::string_view WriteActionName(WriteAction action) {
       return "update";
     case WriteAction::kSkipUnchanged:
       return "skip-unchanged";
+    case WriteAction::kSkipNewer:
+      return "skip-newer";
     case WriteAction::kRefuseUnmanaged:
       return "refuse-unmanaged";
   }
@@ -25,16 +29,33 @@ std::string_view DeleteActionName(DeleteAction action) {
       return "already-gone";
     case DeleteAction::kDelete:
       return "delete";
+    case DeleteAction::kSkipNewer:
+      return "skip-newer";
     case DeleteAction::kRefuseUnmanaged:
       return "refuse-unmanaged";
   }
   return "unknown";
 }
 
+uint64_t MarkedSourceVersion(const nlohmann::json& existing) {
+  auto meta = existing.find("metadata");
+  if (meta == existing.end() || !meta->is_object()) return 0;
+  auto annotations = meta->find("annotations");
+  if (annotations == meta->end() || !annotations->is_object()) return 0;
+  auto it = annotations->find(std::string(transform::kSourceResourceVersionAnnotation));
+  if (it == annotations->end() || !it->is_string()) return 0;
+  uint64_t rv = 0;
+  const std::string& text = it->get_ref<const std::string&>();
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rv);
+  return ec == std::errc() && end == text.data() + text.size() ? rv : 0;
+}
+
 WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlohmann::json& desired,
-                        std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr) {
+                        std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr,
+                        uint64_t event_rv) {
   if (!existing) return WriteAction::kCreate;
   if (!transform::IsManagedBy(*existing, id)) return WriteAction::kRefuseUnmanaged;
+  if (event_rv > 0 && MarkedSourceVersion(*existing) > event_rv) return WriteAction::kSkipNewer;
   // A bound PVC's spec is immutable except resources.requests: rewrite it only when that
   // or the metadata (labels, annotations, marking) changed.
   if (gvr.group.empty() && gvr.resource == "persistentvolumeclaims") {
@@ -48,9 +69,11 @@ WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlo
   return WriteAction::kUpdate;
 }
 
-DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::string_view id) {
+DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::string_view id,
+                          uint64_t event_rv) {
   if (!existing) return DeleteAction::kAlreadyGone;
   if (!transform::IsManagedBy(*existing, id)) return DeleteAction::kRefuseUnmanaged;
+  if (event_rv > 0 && MarkedSourceVersion(*existing) > event_rv) return DeleteAction::kSkipNewer;
   return DeleteAction::kDelete;
 }
 

@@ -2,6 +2,7 @@
 // destination holds now, what (if anything) to write. No I/O; the Applier does the calls.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -15,12 +16,14 @@ enum class WriteAction {
   kCreate,           // nothing there: create it
   kUpdate,           // ours and different: replace it (body built with transform::ForUpdate)
   kSkipUnchanged,    // ours and already carrying this content: no write
+  kSkipNewer,        // ours and copied from a newer source version (a concurrent writer won)
   kRefuseUnmanaged,  // something this LiveSynchronization did not create: never touch it
 };
 
 enum class DeleteAction {
   kAlreadyGone,      // nothing there
   kDelete,           // ours: delete it (uid precondition)
+  kSkipNewer,        // ours, but copied from a source version newer than the delete
   kRefuseUnmanaged,  // not ours: never delete it
 };
 
@@ -29,10 +32,17 @@ std::string_view DeleteActionName(DeleteAction action);
 
 // `existing` is the destination object (nullopt when it does not exist); `desired` the
 // transformed, marked object of the event and `desired_hash` its content hash; `id` the
-// LiveSynchronization "<namespace>.<name>".
+// LiveSynchronization "<namespace>.<name>"; `event_rv` the event's source resourceVersion
+// (0: not compared). An existing copy marked with a larger source resourceVersion is never
+// overwritten by an older event, whatever order concurrent consumers ran in.
 WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlohmann::json& desired,
-                        std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr);
+                        std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr,
+                        uint64_t event_rv = 0);
 
-DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::string_view id);
+DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::string_view id,
+                          uint64_t event_rv = 0);
+
+// The source resourceVersion a destination copy was made from (its marking), 0 if unknown.
+uint64_t MarkedSourceVersion(const nlohmann::json& existing);
 
 }  // namespace kubesync::synchronizer

@@ -45,7 +45,7 @@ void PartitionWorker::Run() {
       options.durable = DurableName(options_.partition);
       options.filter_subject = options_.filter_subject;
       options.ack_wait = options_.ack_wait;
-      options.max_ack_pending = 1;
+      options.max_ack_pending = std::max(1, options_.batch);
       auto subscribed = connection_->Subscribe(options);
       if (!subscribed.ok()) {
         logger_.Warn("error subscribing to nats",
@@ -56,7 +56,7 @@ void PartitionWorker::Run() {
       consumer = std::move(*subscribed);
       backoff.Reset();
     }
-    auto fetched = consumer->Fetch(1, options_.fetch_timeout);
+    auto fetched = consumer->Fetch(std::max(1, options_.batch), options_.fetch_timeout);
     if (!fetched.ok()) {
       if (fetched.status().code() != Code::kDeadlineExceeded) {
         logger_.Warn("error fetching from nats",
@@ -67,10 +67,27 @@ void PartitionWorker::Run() {
       continue;
     }
     backoff.Reset();
-    for (bus::Message& message : *fetched) {
-      std::function<void()> keepalive = [&message] { (void)message.InProgress(); };
-      Outcome outcome = applier_->Apply(message.data(), keepalive);
-      Settle(message, outcome);
+    std::vector<bus::Message>& batch = *fetched;
+    // Tell NATS we are still at it only when a third of the AckWait has gone by (one
+    // message per remote call would cost the server as much as the work itself), and then
+    // for every message of the batch not yet settled: they all wait on this thread.
+    const auto touch_every = options_.ack_wait / 3;
+    auto last_touch = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (stop_->load()) {
+        // Stopping: the rest goes back at once, in order, for whoever comes next.
+        for (size_t j = i; j < batch.size(); ++j) (void)batch[j].Nak();
+        break;
+      }
+      std::function<void()> keepalive = [&batch, i, &last_touch, touch_every] {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_touch < touch_every) return;
+        last_touch = now;
+        for (size_t j = i; j < batch.size(); ++j) (void)batch[j].InProgress();
+      };
+      keepalive();
+      Outcome outcome = applier_->Apply(batch[i].data(), keepalive);
+      Settle(batch[i], outcome);
     }
   }
 }
@@ -79,10 +96,9 @@ void PartitionWorker::Settle(bus::Message& message, const Outcome& outcome) {
   Status settled;
   switch (outcome.disposition()) {
     case Disposition::kAck:
-      // Synchronous: with MaxAckPending 1 the server hands out this partition's next
-      // message only once it has processed the ack, so a fire-and-forget ack would leave
-      // the next Fetch waiting out its timeout.
-      settled = message.AckSync();
+      // Fire-and-forget: the write is durable in the destination and committed in Redis;
+      // should the ack be lost, the message comes again and is found stale.
+      settled = message.Ack();
       break;
     case Disposition::kNak:
       settled = message.Nak(NakDelay(message.delivery_count()));

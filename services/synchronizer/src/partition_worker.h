@@ -1,7 +1,15 @@
 // One partition of the sync subject: binds the durable consumer "synchronizer-<p>"
-// (MaxAckPending = 1, so across every replica only one message of the partition is in
-// flight: this is what keeps one object's events in source order), fetches one message at
-// a time, applies it and acks, naks (with a growing delay) or terminates it.
+// (MaxAckPending = batch), fetches up to `batch` messages at a time and applies them one
+// after the other in stream order, then acks (asynchronously: a lost ack only brings the
+// message again, and the Applier is idempotent), naks (with a growing delay) or
+// terminates each, each only after its destination write.
+//
+// Order per object: one replica applies a partition's batch in stream order, and Redis
+// refuses an older resourceVersion than the one committed. When replicas share a
+// partition and hold consecutive batches at once, the Applier still never writes an older
+// version over a newer one: it compares the event with the source resourceVersion the
+// destination copy is marked with (and updates carry the destination's resourceVersion,
+// so a concurrent write is a 409 and a re-read).
 //
 // Thread-safety: Run blocks its own thread; nothing else is shared but the Applier
 // (thread-safe) and the Connection (thread-safe).
@@ -23,6 +31,7 @@ struct PartitionWorkerOptions {
   int partition = 0;
   std::chrono::milliseconds ack_wait{15'000};
   std::chrono::milliseconds fetch_timeout{1000};  // how soon a stop request is noticed
+  int batch = 32;  // messages per fetch, and the consumer's MaxAckPending
 };
 
 // "synchronizer-<p>"

@@ -38,6 +38,7 @@ class FakeDestination {
     ++calls[req.method];
     if (fail_all_with != 0) return StatusReply(fail_all_with, "ServiceUnavailable", "down");
     if (req.method == "PUT" && before_put) before_put(*this);
+    if (req.method == "DELETE" && before_delete) before_delete(*this);
     if (req.method == "GET") {
       auto it = objects.find(path);
       if (it == objects.end()) return StatusReply(404, "NotFound", path + " not found");
@@ -75,6 +76,11 @@ class FakeDestination {
       if (!want.empty() && want != it->second["metadata"].value("uid", "")) {
         return StatusReply(409, "Conflict", "Precondition failed: UID in precondition");
       }
+      std::string want_rv =
+          last_delete_body.is_object() ? last_delete_body["preconditions"].value("resourceVersion", "") : "";
+      if (!want_rv.empty() && want_rv != it->second["metadata"].value("resourceVersion", "")) {
+        return StatusReply(409, "Conflict", "Precondition failed: ResourceVersion in precondition");
+      }
       objects.erase(it);
       return JsonReply(200, {{"kind", "Status"}, {"status", "Success"}});
     }
@@ -85,6 +91,7 @@ class FakeDestination {
   std::map<std::string, json> objects;
   std::map<std::string, int> calls;
   std::function<void(FakeDestination&)> before_put;
+  std::function<void(FakeDestination&)> before_delete;
   int fail_all_with = 0;
   json last_delete_body;
 
@@ -152,6 +159,41 @@ class ApplierTest : public ::testing::Test {
   std::shared_ptr<log::MemorySink> sink_;
 };
 
+TEST_F(ApplierTest, CreatesWithoutAReadWhenRedisRecordsNoLiveCopy) {
+  Applier applier = MakeApplier();
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
+  EXPECT_EQ(dest_.calls["POST"], 1);
+  EXPECT_EQ(dest_.calls["GET"], 1) << "only the namespace is read";
+  // A live copy is recorded: an update reads first (it needs the destination's version).
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kModified, 11, "v2")).effect, Effect::kUpdated);
+  EXPECT_EQ(dest_.calls["GET"], 2);
+  EXPECT_EQ(dest_.calls["PUT"], 1);
+  // After a delete (tombstone) a re-creation goes straight to create again.
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kDeleted, 12, "")).effect, Effect::kDeleted);
+  const int gets = dest_.calls["GET"];
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 13, "v3")).effect, Effect::kCreated);
+  EXPECT_EQ(dest_.calls["GET"], gets);
+  EXPECT_EQ(dest_.calls["POST"], 2);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v3");
+  auto stats = store_->GetStats(kId);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->objects_synchronized, 4);
+}
+
+TEST_F(ApplierTest, CreateThatFindsOurCopyFallsBackToReadAndSkipsOrUpdates) {
+  // Written before a crash that lost the Redis commit: the destination has our copy.
+  Applier applier = MakeApplier();
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
+  ASSERT_TRUE(store_->DeleteAll(kId).ok());
+  Outcome same = applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1"));
+  EXPECT_EQ(same.effect, Effect::kSkippedUnchanged);
+  EXPECT_EQ(dest_.calls["POST"], 2);  // the second one answered AlreadyExists
+  ASSERT_TRUE(store_->DeleteAll(kId).ok());
+  Outcome changed = applier.ApplyEvent(Event(proto::EventType::kAdded, 11, "v2"));
+  EXPECT_EQ(changed.effect, Effect::kUpdated);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v2");
+}
+
 TEST_F(ApplierTest, ConflictOnUpdateIsRedoneFromAFreshRead) {
   Applier applier = MakeApplier();
   ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
@@ -208,12 +250,31 @@ TEST_F(ApplierTest, DeleteCarriesTheDestinationUidPrecondition) {
   Outcome outcome = applier.ApplyEvent(Event(proto::EventType::kDeleted, 12, ""));
   EXPECT_EQ(outcome.effect, Effect::kDeleted) << outcome.error.ToString();
   EXPECT_EQ(dest_.last_delete_body["preconditions"].value("uid", ""), uid);
+  EXPECT_FALSE(dest_.last_delete_body["preconditions"].value("resourceVersion", "").empty());
   EXPECT_EQ(dest_.objects.count(kPath), 0u);
   auto record = store_->Get(kId, "/configmaps/team/a");
   EXPECT_TRUE((*record)->deleted);
   // The ADDED that comes again (redelivery) is older than the tombstone: no resurrection.
   EXPECT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kSkippedStale);
   EXPECT_EQ(dest_.objects.count(kPath), 0u);
+}
+
+TEST_F(ApplierTest, DeleteNeverRemovesANewerCopyWrittenMeanwhile) {
+  Applier applier = MakeApplier();
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
+  // Another replica writes source version 13 between our read and our delete (at 12).
+  dest_.before_delete = [](FakeDestination& d) {
+    if (d.calls["DELETE"] != 1) return;
+    d.objects[kPath]["metadata"]["annotations"][std::string(transform::kSourceResourceVersionAnnotation)] = "13";
+    d.objects[kPath]["data"]["v"] = "v13";
+    d.Bump(kPath);
+  };
+  Outcome outcome = applier.ApplyEvent(Event(proto::EventType::kDeleted, 12, ""));
+  EXPECT_EQ(outcome.effect, Effect::kSkippedStale) << outcome.error.ToString();
+  EXPECT_EQ(outcome.disposition(), Disposition::kAck);
+  ASSERT_EQ(dest_.objects.count(kPath), 1u);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v13");
+  EXPECT_EQ(dest_.calls["DELETE"], 1);
 }
 
 TEST_F(ApplierTest, BadPayloadsAndForeignMessagesAreTerminated) {
@@ -250,6 +311,28 @@ TEST_F(ApplierTest, TerminatingNamespaceWaits) {
   EXPECT_EQ(outcome.effect, Effect::kNamespaceMissing);
   EXPECT_EQ(outcome.disposition(), Disposition::kNak);
   EXPECT_EQ(dest_.calls["POST"], 0);
+}
+
+TEST_F(ApplierTest, MissingNamespaceWaitsUnlessItIsSelectedOrForced) {
+  dest_.objects.erase("/api/v1/namespaces/team");
+  Applier applier = MakeApplier();
+  proto::Event ev = Event(proto::EventType::kAdded, 10, "v1");
+  Outcome waiting = applier.ApplyEvent(ev);
+  EXPECT_EQ(waiting.effect, Effect::kNamespaceMissing);
+  EXPECT_EQ(waiting.disposition(), Disposition::kNak);
+  EXPECT_EQ(dest_.calls["POST"], 0);
+
+  // The processor says the Namespace is itself replicated: create it now rather than wait
+  // for its own message, which may be queued behind this one in the same partition.
+  ev.namespace_selected = true;
+  ev.namespace_labels_json = R"({"env":"pre","kubesync.io/managed-by":"someone-else"})";
+  EXPECT_EQ(applier.ApplyEvent(ev).effect, Effect::kCreated);
+  ASSERT_EQ(dest_.objects.count("/api/v1/namespaces/team"), 1u);
+  const json& ns = dest_.objects["/api/v1/namespaces/team"];
+  EXPECT_EQ(ns["metadata"]["annotations"]["kubesync.io/live-synchronization"], "dr/live");
+  EXPECT_EQ(ns["metadata"]["labels"]["env"], "pre") << "the source namespace's labels come along";
+  EXPECT_EQ(ns["metadata"]["labels"]["kubesync.io/managed-by"], "dr.live");
+  EXPECT_EQ(dest_.objects.count(kPath), 1u);
 }
 
 TEST_F(ApplierTest, RedisOutageIsRetriedLater) {

@@ -56,6 +56,22 @@ TEST(DecideWriteTest, RefusesAnObjectOfAnotherLiveSynchronization) {
             WriteAction::kRefuseUnmanaged);
 }
 
+TEST(DecideWriteTest, NeverOverwritesACopyOfANewerSourceVersion) {
+  json existing = Marked("v2");  // marked from source resourceVersion 10
+  json desired = Marked("v1");
+  const std::string hash = transform::RecordedContentHash(desired);
+  EXPECT_EQ(MarkedSourceVersion(existing), 10u);
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 9), WriteAction::kSkipNewer);
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 11), WriteAction::kUpdate);
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 0), WriteAction::kUpdate);  // not compared
+  EXPECT_EQ(DecideDelete(existing, kId, 9), DeleteAction::kSkipNewer);
+  EXPECT_EQ(DecideDelete(existing, kId, 12), DeleteAction::kDelete);
+  // Someone else's object is refused before any version is looked at.
+  EXPECT_EQ(DecideDelete(Marked("v1", "dr", "other"), kId, 9), DeleteAction::kRefuseUnmanaged);
+  existing["metadata"]["annotations"][std::string(transform::kSourceResourceVersionAnnotation)] = "x1";
+  EXPECT_EQ(MarkedSourceVersion(existing), 0u);
+}
+
 TEST(DecideWriteTest, BoundPvcIsRewrittenOnlyWhenRequestsChange) {
   const plan::Gvr pvcs{"", "v1", "persistentvolumeclaims"};
   auto pvc = [](const std::string& size) {

@@ -49,6 +49,8 @@ struct Event {
   std::string content_hash;
   std::string object_json;      // required for ADDED, MODIFIED and RESYNC
   std::string old_object_json;  // optional
+  bool namespace_selected = false;  // the object's Namespace is itself replicated
+  std::string namespace_labels_json;  // optional: the source Namespace's labels, for creating it
   friend bool operator==(const Event&, const Event&) = default;
 };
 

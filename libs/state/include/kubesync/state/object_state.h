@@ -38,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kubesync/core/clock.h"
 #include "kubesync/core/status.h"
@@ -52,6 +53,14 @@ enum class CasResult {
   kUnchanged,  // rv is newer but the content hash is the same (or already deleted): no write
 };
 std::string_view CasResultName(CasResult result);
+
+// ShouldApply's answer plus whether a live record exists (one that is not a tombstone):
+// without one the destination is not expected to hold a copy, so a writer may try a create
+// first and fall back to read + update only on AlreadyExists.
+struct CheckResult {
+  CasResult cas = CasResult::kNewer;
+  bool live_copy = true;
+};
 
 struct ObjectRecord {
   std::string object_key;  // "group/resource/namespace/name"
@@ -79,6 +88,13 @@ class ObjectStateStore {
   // Read-only: would (rv, hash) be applied?
   Result<CasResult> ShouldApply(std::string_view id, std::string_view object_key, uint64_t rv,
                                 std::string_view hash);
+  // ShouldApply, also telling whether a live record exists (same round trip).
+  Result<CheckResult> Check(std::string_view id, std::string_view object_key, uint64_t rv,
+                            std::string_view hash);
+  // Commit (or, `deleted`, RecordDeleted) and RecordSynced(`synced`, skipped when 0) in one
+  // round trip. Not retried on a broken connection (the counter is not idempotent).
+  Result<CasResult> CommitCounted(std::string_view id, std::string_view object_key, uint64_t rv,
+                                  std::string_view uid, std::string_view hash, bool deleted, int64_t synced);
   // Compare-and-set after a successful destination write; never moves rv backwards.
   Result<CasResult> Commit(std::string_view id, std::string_view object_key, uint64_t rv,
                            std::string_view uid, std::string_view hash);
@@ -105,6 +121,9 @@ class ObjectStateStore {
   Result<CasResult> RunCas(std::string_view mode, std::string_view id, std::string_view object_key,
                            uint64_t rv, std::string_view uid, std::string_view hash,
                            RedisClient::Retry retry);
+  std::vector<std::string> CasArgs(std::string_view mode, uint64_t rv, std::string_view uid,
+                                   std::string_view hash) const;
+  static Result<CheckResult> ParseCas(const RedisReply& reply);
   RedisClient* redis_;
   const Clock* clock_;
 };

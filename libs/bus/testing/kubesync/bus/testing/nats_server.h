@@ -27,6 +27,8 @@ class NatsServer {
   // Starts again on the same port and store directory.
   Status StartAgain();
   bool running() const { return process_.has_value(); }
+  // The server's pid (-1 when stopped), e.g. for CPU and memory figures.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
 
   int port() const { return port_; }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }

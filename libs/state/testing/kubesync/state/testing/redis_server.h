@@ -22,6 +22,8 @@ class RedisServer {
   Status StartAgain();
 
   int port() const { return port_; }
+  // The server's pid (-1 when stopped), e.g. for CPU and memory figures.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   std::string url(int db = 0) const {
     return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
   }
