@@ -1,0 +1,3 @@
+#include "controller.h"
+
+int main(int argc, char** argv) { return kubesync::controller::Run(argc, argv); }

@@ -1,0 +1,68 @@
+#include "clusters.h"
+
+#include "kubesync/core/base64.h"
+#include "kubesync/kube/config.h"
+
+namespace kubesync::controller {
+
+using nlohmann::json;
+
+ClusterResolver::ClusterResolver(kube::Client& management, kube::ClientOptions client_options)
+    : management_(management), client_options_(client_options) {}
+
+Result<ResolvedCluster> ClusterResolver::Resolve(const std::string& ns, const std::string& name) {
+  const std::string what = "KubernetesCluster \"" + name + "\" in namespace \"" + ns + "\"";
+  if (name.empty()) return InvalidArgumentError("no KubernetesCluster name given");
+  auto cluster = management_.Get({.group = std::string(kAssetsGroup),
+                                  .version = std::string(kApiVersion),
+                                  .resource = "kubernetesclusters",
+                                  .ns = ns,
+                                  .name = name});
+  if (!cluster.ok()) {
+    if (cluster.status().code() == Code::kNotFound) return NotFoundError(what + " does not exist");
+    return Status(cluster.status().code(), what + ": " + cluster.status().message());
+  }
+  const json spec = cluster->value("spec", json::object());
+  const std::string secret_name = spec.is_object() ? spec.value("secretName", "") : "";
+  if (secret_name.empty()) return InvalidArgumentError(what + ": spec.secretName: Required value");
+  auto secret = management_.Get({.group = "", .version = "v1", .resource = "secrets", .ns = ns, .name = secret_name});
+  if (!secret.ok()) {
+    if (secret.status().code() == Code::kNotFound) {
+      return NotFoundError(what + ": Secret \"" + secret_name + "\" does not exist");
+    }
+    return Status(secret.status().code(), what + ": Secret \"" + secret_name + "\": " + secret.status().message());
+  }
+  const json data = secret->value("data", json::object());
+  if (!data.is_object() || !data.contains(kKubeconfigKey) || !data[std::string(kKubeconfigKey)].is_string()) {
+    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" has no key \"" + std::string(kKubeconfigKey) +
+                                "\" (create it with kubectl create secret generic " + secret_name +
+                                " --from-file=kubeconfig.yaml=<file>)");
+  }
+  auto decoded = Base64Decode(data[std::string(kKubeconfigKey)].get<std::string>());
+  if (!decoded) {
+    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" key \"kubeconfig.yaml\" is not valid base64");
+  }
+  return ResolvedCluster{std::move(*decoded), std::move(*cluster)};
+}
+
+Result<std::shared_ptr<kube::Client>> ClusterResolver::ClientFor(const std::string& kubeconfig) {
+  std::lock_guard lock(mu_);
+  if (auto it = clients_.find(kubeconfig); it != clients_.end()) return it->second;
+  KS_ASSIGN_OR_RETURN(auto parsed, kube::Kubeconfig::Parse(kubeconfig));
+  KS_ASSIGN_OR_RETURN(auto rest, parsed.ToRestConfig());
+  KS_ASSIGN_OR_RETURN(auto client, kube::Client::Create(rest, client_options_));
+  std::shared_ptr<kube::Client> shared = std::move(client);
+  if (clients_.size() > 64) clients_.clear();  // rotated kubeconfigs: keep the cache bounded
+  clients_[kubeconfig] = shared;
+  return shared;
+}
+
+Result<std::string> ClusterResolver::ServerVersion(kube::Client& client) {
+  KS_ASSIGN_OR_RETURN(json version, client.GetPath("/version"));
+  if (!version.is_object() || !version.contains("gitVersion") || !version["gitVersion"].is_string()) {
+    return InvalidArgumentError("/version reply has no gitVersion");
+  }
+  return version["gitVersion"].get<std::string>();
+}
+
+}  // namespace kubesync::controller

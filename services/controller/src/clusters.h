@@ -1,0 +1,52 @@
+// KubernetesCluster resolution: a KubernetesCluster names a Secret in its own namespace
+// whose `kubeconfig.yaml` key holds the cluster's kubeconfig (seeds/001, "Import the
+// clusters"). The resolver reads both from the management cluster, builds clients (cached
+// by kubeconfig content, so a rotated Secret gets a fresh client) and probes /version.
+//
+// Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "kubesync/core/status.h"
+#include "kubesync/kube/client.h"
+
+namespace kubesync::controller {
+
+inline constexpr std::string_view kAssetsGroup = "assets.astronetes.io";
+inline constexpr std::string_view kAutomationGroup = "automation.astronetes.io";
+inline constexpr std::string_view kApiVersion = "v1alpha1";
+inline constexpr std::string_view kKubeconfigKey = "kubeconfig.yaml";
+
+struct ResolvedCluster {
+  std::string kubeconfig;  // YAML text
+  nlohmann::json cluster;  // the KubernetesCluster object
+};
+
+class ClusterResolver {
+ public:
+  explicit ClusterResolver(kube::Client& management, kube::ClientOptions client_options = {});
+
+  // NotFound / InvalidArgument with a message naming the KubernetesCluster, the Secret or
+  // the key, e.g. `KubernetesCluster "source" in namespace "dr": Secret "source" has no key
+  // "kubeconfig.yaml"`.
+  Result<ResolvedCluster> Resolve(const std::string& ns, const std::string& name);
+
+  // A client for `kubeconfig` (shared; cached by content). InvalidArgument naming the
+  // kubeconfig field when it cannot be used.
+  Result<std::shared_ptr<kube::Client>> ClientFor(const std::string& kubeconfig);
+
+  // The server's gitVersion from /version.
+  static Result<std::string> ServerVersion(kube::Client& client);
+
+ private:
+  kube::Client& management_;
+  kube::ClientOptions client_options_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<kube::Client>> clients_;  // by kubeconfig text
+};
+
+}  // namespace kubesync::controller

@@ -1,0 +1,45 @@
+#include "conditions.h"
+
+namespace kubesync::controller {
+
+using nlohmann::json;
+
+const json* FindCondition(const json& conditions, std::string_view type) {
+  if (!conditions.is_array()) return nullptr;
+  for (const auto& c : conditions) {
+    if (c.is_object() && c.value("type", "") == type) return &c;
+  }
+  return nullptr;
+}
+
+bool IsConditionTrue(const json& conditions, std::string_view type) {
+  const json* c = FindCondition(conditions, type);
+  return c != nullptr && c->value("status", "") == "True";
+}
+
+void SetCondition(json& conditions, const Condition& condition, int64_t generation, std::string_view now) {
+  if (!conditions.is_array()) conditions = json::array();
+  json entry = {{"type", condition.type},
+                {"status", condition.status},
+                {"reason", condition.reason.empty() ? std::string("Unknown") : condition.reason},
+                {"message", condition.message},
+                {"lastTransitionTime", std::string(now)},
+                {"observedGeneration", generation}};
+  for (auto& c : conditions) {
+    if (!c.is_object() || c.value("type", "") != condition.type) continue;
+    if (c.value("status", "") == condition.status && c.contains("lastTransitionTime")) {
+      entry["lastTransitionTime"] = c["lastTransitionTime"];
+    }
+    c = std::move(entry);
+    return;
+  }
+  conditions.push_back(std::move(entry));
+}
+
+json StableStatus(json status) {
+  if (!status.is_object()) return status;
+  status.erase("lastProbeTime");
+  return status;
+}
+
+}  // namespace kubesync::controller

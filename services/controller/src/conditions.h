@@ -1,0 +1,34 @@
+// metav1.Condition lists in CR status: set one condition by type, keeping its
+// lastTransitionTime while its status stays the same (the Kubernetes API conventions,
+// "Typical status properties"). Pure; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace kubesync::controller {
+
+struct Condition {
+  std::string type;
+  std::string status;  // "True", "False", "Unknown"
+  std::string reason;  // CamelCase
+  std::string message;
+};
+
+// Sets `condition` in `conditions` (a JSON array, or null which becomes one). `now` is
+// RFC 3339; `generation` goes to observedGeneration.
+void SetCondition(nlohmann::json& conditions, const Condition& condition, int64_t generation,
+                  std::string_view now);
+
+// The condition of `type`, or nullptr.
+const nlohmann::json* FindCondition(const nlohmann::json& conditions, std::string_view type);
+
+// True when the condition of `type` has status "True".
+bool IsConditionTrue(const nlohmann::json& conditions, std::string_view type);
+
+// `status` without the fields that change on every refresh, for "did anything change?".
+nlohmann::json StableStatus(nlohmann::json status);
+
+}  // namespace kubesync::controller

@@ -1,0 +1,51 @@
+#include "options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace kubesync::controller {
+
+Result<ControllerOptions> ParseOptions(int argc, char** argv, int* exit_code) {
+  ControllerOptions o;
+  CLI::App app{"kubesync controller: runs one component set per LiveSynchronization"};
+  app.add_option("--kubeconfig", o.kubeconfig, "management cluster kubeconfig (default: in-cluster)");
+  app.add_option("--namespace", o.watch_namespace, "watch only this namespace (default: all)");
+  app.add_option("--operator-namespace", o.operator_namespace,
+                 "the operator's namespace, never replicated");
+  app.add_option("--bin-dir", o.bin_dir, "directory of the component binaries (default: the controller's)");
+  app.add_option("--work-dir", o.work_dir, "process runtime directory (plans, logs, embedded NATS/Redis data)");
+  app.add_option("--nats-url", o.nats_url, "NATS with JetStream (default: start an embedded nats-server)");
+  app.add_option("--redis-url", o.redis_url, "Redis (default: start an embedded redis-server)");
+  app.add_option("--log-level", o.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--component-log-level", o.component_log_level,
+                 "log level of the components (default: spec.config.components.<name>.logLevel, else info)");
+  app.add_flag("--inherit-output", o.inherit_output, "components write to the controller's stdout");
+  int64_t resync_ms = o.resync_interval.count();
+  int64_t probe_ms = o.probe_interval.count();
+  app.add_option("--resync-interval-ms", resync_ms, "status refresh period")->check(CLI::Range(100, 3'600'000));
+  app.add_option("--probe-interval-ms", probe_ms, "KubernetesCluster reachability probe period")
+      ->check(CLI::Range(100, 3'600'000));
+  app.add_option("--max-restarts", o.max_restarts, "restarts in a row before a component is given up (0 = never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--webhook-bind", o.webhook_bind, "audit webhook address");
+  app.add_option("--webhook-port", o.webhook_port, "audit webhook port (0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--webhook-cert-file", o.webhook_cert_file, "audit webhook TLS certificate (webhook off without)");
+  app.add_option("--webhook-key-file", o.webhook_key_file, "audit webhook TLS private key");
+  app.add_option("--webhook-port-file", o.webhook_port_file, "write the webhook's bound port here");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    *exit_code = app.exit(e);
+    return InvalidArgumentError(e.what());
+  }
+  o.resync_interval = std::chrono::milliseconds(resync_ms);
+  o.probe_interval = std::chrono::milliseconds(probe_ms);
+  if (o.webhook_cert_file.empty() != o.webhook_key_file.empty()) {
+    *exit_code = 2;
+    return InvalidArgumentError("--webhook-cert-file and --webhook-key-file go together");
+  }
+  return o;
+}
+
+}  // namespace kubesync::controller

@@ -1,0 +1,38 @@
+// The controller's flags, parsed once into a plain struct.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "kubesync/core/status.h"
+
+namespace kubesync::controller {
+
+struct ControllerOptions {
+  std::string kubeconfig;          // management cluster; "" = in-cluster service account
+  std::string watch_namespace;     // "" = every namespace
+  std::string operator_namespace;  // excluded from replication; also where Events of
+                                   // cluster-wide things go
+  std::string bin_dir;             // component binaries; "" = the controller's own directory
+  std::string work_dir;            // process runtime files; "" = $TMPDIR/kubesync-controller
+  std::string nats_url;            // "" = embedded nats-server
+  std::string redis_url;           // "" = embedded redis-server
+  std::string log_level = "info";
+  std::string component_log_level; // "" = each LiveSynchronization's own settings, else info
+  bool inherit_output = false;     // components log to the controller's stdout
+  // Status refresh and KubernetesCluster probe period.
+  std::chrono::milliseconds resync_interval{10'000};
+  std::chrono::milliseconds probe_interval{30'000};
+  int max_restarts = 0;            // per component replica in a row; 0 = forever
+  // Audit admission webhook (AdmissionReview v1 over TLS); off when no certificate.
+  std::string webhook_bind = "0.0.0.0";
+  int webhook_port = 9443;
+  std::string webhook_cert_file;
+  std::string webhook_key_file;
+  std::string webhook_port_file;   // written with the bound port (tests, demo)
+};
+
+// Parses argv; on --help or a bad flag prints and returns the exit code in `exit_code`.
+Result<ControllerOptions> ParseOptions(int argc, char** argv, int* exit_code);
+
+}  // namespace kubesync::controller
