@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <random>
 
 namespace kubesync {
@@ -10,8 +9,12 @@ namespace kubesync {
 Backoff::Backoff(BackoffPolicy policy, std::function<double()> uniform01)
     : policy_(policy), uniform01_(std::move(uniform01)) {
   if (!uniform01_) {
-    auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
-    uniform01_ = [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+    // One engine per thread, seeded on first use: a Backoff is made per request or message,
+    // and reading std::random_device for each one cost 2-3% of the synchronizer's CPU.
+    uniform01_ = [] {
+      thread_local std::mt19937_64 engine{std::random_device{}()};
+      return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    };
   }
 }
 
