@@ -86,7 +86,12 @@ void PartitionWorker::Run() {
         for (size_t j = i; j < batch.size(); ++j) (void)batch[j].InProgress();
       };
       keepalive();
+      if (options_.apply_slots != nullptr) {
+        // Waiting for a slot must not let the batch's AckWait run out.
+        while (!options_.apply_slots->try_acquire_for(std::chrono::milliseconds(250))) keepalive();
+      }
       Outcome outcome = applier_->Apply(batch[i].data(), keepalive);
+      if (options_.apply_slots != nullptr) options_.apply_slots->release();
       Settle(batch[i], outcome);
     }
   }

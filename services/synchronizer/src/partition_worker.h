@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <semaphore>
 #include <string>
 
 #include "applier.h"
@@ -32,6 +33,9 @@ struct PartitionWorkerOptions {
   std::chrono::milliseconds ack_wait{15'000};
   std::chrono::milliseconds fetch_timeout{1000};  // how soon a stop request is noticed
   int batch = 32;  // messages per fetch, and the consumer's MaxAckPending
+  // Shared by the replica's workers: at most this many messages applied at once
+  // (spec.config.components.synchronizer.concurrentTasks). Null: one per partition.
+  std::counting_semaphore<>* apply_slots = nullptr;
 };
 
 // "synchronizer-<p>"

@@ -6,6 +6,8 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <semaphore>
 #include <thread>
 #include <vector>
 
@@ -100,6 +102,16 @@ int Run(int argc, char** argv) {
   applier_options.destination_cluster_namespace = ctx.plan.namespace_;
   Applier applier(destination->get(), &store, logger, applier_options);
 
+  // concurrentTasks bounds the messages this replica applies at once, across partitions.
+  std::optional<int> concurrent_tasks;
+  if (auto it = ctx.plan.components.find("synchronizer"); it != ctx.plan.components.end()) {
+    concurrent_tasks = it->second.concurrent_tasks;
+  }
+  std::unique_ptr<std::counting_semaphore<>> apply_slots;
+  if (concurrent_tasks.has_value() && *concurrent_tasks < common.partitions) {
+    apply_slots = std::make_unique<std::counting_semaphore<>>(*concurrent_tasks);
+  }
+
   std::vector<std::unique_ptr<PartitionWorker>> workers;
   std::vector<std::thread> threads;
   for (int p = 0; p < common.partitions; ++p) {
@@ -113,11 +125,13 @@ int Run(int argc, char** argv) {
     options.filter_subject = *subject;
     options.partition = p;
     options.ack_wait = std::chrono::seconds(ack_wait_seconds);
+    options.apply_slots = apply_slots.get();
     workers.push_back(
         std::make_unique<PartitionWorker>(nats->get(), &applier, logger, options, &shutdown.flag()));
   }
   for (auto& worker : workers) threads.emplace_back([w = worker.get()] { w->Run(); });
   logger.Info("synchronizer started", {{"partitions", common.partitions},
+                                       {"concurrentTasks", apply_slots ? *concurrent_tasks : common.partitions},
                                        {"destinationCluster", {{"name", ctx.plan.destination_cluster}}},
                                        {"dryRun", ctx.plan.dry_run}});
   shutdown.Wait();

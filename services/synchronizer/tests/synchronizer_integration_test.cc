@@ -41,6 +41,7 @@ const plan::Gvr kServices{"", "v1", "services"};
 struct PlanFlags {
   bool force_namespace_creation = false;
   bool dry_run = false;
+  std::optional<int> concurrent_tasks;  // spec.config.components.synchronizer.concurrentTasks
 };
 
 class SynchronizerTest : public ::testing::Test {
@@ -87,6 +88,7 @@ class SynchronizerTest : public ::testing::Test {
     plan::Rule services;
     services.gvr = kServices;
     plan.rules = {configmaps, services};
+    if (flags.concurrent_tasks) plan.components["synchronizer"].concurrent_tasks = *flags.concurrent_tasks;
     testsupport::WriteFile(dir_.path() / "plan.json", plan::ToJson(plan).dump());
   }
 
@@ -308,6 +310,22 @@ TEST_F(SynchronizerTest, CreatesMissingNamespaceWithForceNamespaceCreation) {
   EXPECT_EQ(ns.status, 200);
   EXPECT_EQ(CountLogs("namespace not found in cluster"), 1);
   EXPECT_EQ(CountLogs("namespace created in cluster"), 1);
+}
+
+TEST_F(SynchronizerTest, ConcurrentTasksIsReportedAndEveryPartitionStillFlowsThroughOneSlot) {
+  WritePlan({.concurrent_tasks = 1});
+  StartSynchronizer();
+  // Objects in every partition still all arrive through the one slot.
+  for (int i = 0; i < 12; ++i) PublishConfigMap(proto::EventType::kAdded, "team", "c" + std::to_string(i), 10, "v1");
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(WaitFor([&] { return DestData("team", "c" + std::to_string(i)) == "v1"; }, kWait)) << i;
+  }
+  json started;
+  for (const auto& line : LogLines()) {
+    if (line.value("msg", "") == "synchronizer started") started = line;
+  }
+  EXPECT_EQ(started.value("concurrentTasks", 0), 1) << started.dump();
+  EXPECT_EQ(started.value("partitions", 0), kPartitions);
 }
 
 TEST_F(SynchronizerTest, MissingNamespaceIsRetriedUntilItExists) {
