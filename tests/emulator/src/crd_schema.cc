@@ -1,7 +1,7 @@
 #include "crd_schema.h"
 
 #include <cmath>
-#include <regex>
+#include <re2/re2.h>
 
 namespace kubesync::emulator {
 namespace {
@@ -224,16 +224,15 @@ void Validate(const json& schema, const json& value, const std::string& path, st
       }
     }
     if (const json* pattern = Child(schema, "pattern"); pattern != nullptr && pattern->is_string()) {
-      try {
-        const std::regex re(pattern->get<std::string>(), std::regex::ECMAScript);
-        if (!std::regex_search(s, re)) {
-          causes.push_back({"FieldValueInvalid",
-                            "Invalid value: " + ValueText(value) + ": " + path + " in body should match '" +
-                                pattern->get<std::string>() + "'",
-                            path});
-        }
-      } catch (const std::regex_error&) {
-        // The real server refuses such a CRD; here the pattern is simply not enforced.
+      // The real server matches with Go's regexp (RE2 syntax), unanchored.
+      const RE2 re(pattern->get<std::string>(), RE2::Quiet);
+      // A pattern that does not compile: the real server refuses such a CRD; here it is
+      // simply not enforced.
+      if (re.ok() && !RE2::PartialMatch(s, re)) {
+        causes.push_back({"FieldValueInvalid",
+                          "Invalid value: " + ValueText(value) + ": " + path + " in body should match '" +
+                              pattern->get<std::string>() + "'",
+                          path});
       }
     }
   }
