@@ -11,8 +11,8 @@
 #include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/service/options.h"
-#include "kubesync/service/retry.h"
 #include "kubesync/service/shutdown.h"
+#include "kubesync/service/state.h"
 #include "kubesync/state/object_state.h"
 #include "kubesync/state/redis_client.h"
 #include "listener.h"
@@ -68,11 +68,7 @@ int Run(int argc, char** argv) {
 
   // The synchronizer's records: what the destination holds, to find deletes missed while
   // no listener watched (SweepOnce).
-  state::RedisOptions redis_options;
-  redis_options.url = options.redis_url;
-  redis_options.pool_size = 1;
-  Result<std::unique_ptr<state::RedisClient>> redis = service::RetryUntilShutdown(
-      shutdown, logger, "error connecting to redis", [&] { return state::RedisClient::Connect(redis_options); });
+  Result<std::unique_ptr<state::RedisClient>> redis = service::ConnectState(*ctx, shutdown, /*pool_size=*/1);
   if (!redis.ok()) {
     if (redis.status().code() == Code::kCancelled) return 0;
     logger.Error("error connecting to redis", {{"error", redis.status().ToString()}});

@@ -16,6 +16,7 @@
 #include "kubesync/service/options.h"
 #include "kubesync/service/retry.h"
 #include "kubesync/service/shutdown.h"
+#include "kubesync/service/state.h"
 #include "kubesync/state/object_state.h"
 #include "kubesync/state/redis_client.h"
 #include "processor.h"
@@ -71,10 +72,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  state::RedisOptions redis_options;
-  redis_options.url = options.redis_url;
-  Result<std::unique_ptr<state::RedisClient>> redis = service::RetryUntilShutdown(
-      shutdown, logger, "error connecting to redis", [&] { return state::RedisClient::Connect(redis_options); });
+  Result<std::unique_ptr<state::RedisClient>> redis = service::ConnectState(*ctx, shutdown);
   if (!redis.ok()) {
     if (redis.status().code() == Code::kCancelled) return 0;
     logger.Error("error connecting to redis", {{"error", redis.status().ToString()}});

@@ -18,8 +18,8 @@
 #include "kubesync/service/bus.h"
 #include "kubesync/service/context.h"
 #include "kubesync/service/options.h"
-#include "kubesync/service/retry.h"
 #include "kubesync/service/shutdown.h"
+#include "kubesync/service/state.h"
 #include "kubesync/state/object_state.h"
 #include "kubesync/state/redis_client.h"
 #include "partition_worker.h"
@@ -78,9 +78,7 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  auto redis = service::RetryUntilShutdown(shutdown, logger, "error connecting to redis", [&] {
-    return state::RedisClient::Connect({.url = common.redis_url});
-  });
+  auto redis = service::ConnectState(ctx, shutdown);
   if (!redis.ok()) {
     if (shutdown.requested()) return 0;
     logger.Error("error connecting to redis", {{"error", redis.status().ToString()}});

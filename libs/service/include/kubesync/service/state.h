@@ -1,0 +1,20 @@
+// The Redis side of a component's start-up: connect, waiting with backoff while Redis is
+// not there (the client reconnects on its own afterwards).
+#pragma once
+
+#include <memory>
+
+#include "kubesync/core/status.h"
+#include "kubesync/service/context.h"
+#include "kubesync/service/shutdown.h"
+#include "kubesync/state/redis_client.h"
+
+namespace kubesync::service {
+
+// Connects to ctx.options.redis_url with `pool_size` connections (0: the client's default),
+// logging "error connecting to redis" for each failed attempt. kCancelled when shutdown
+// came first.
+Result<std::unique_ptr<state::RedisClient>> ConnectState(const ServiceContext& ctx, ShutdownSignal& shutdown,
+                                                         int pool_size = 0);
+
+}  // namespace kubesync::service
