@@ -1,7 +1,10 @@
 // The controller end to end, driven with kubectl as a platform engineer would: seed
 // samples applied unchanged, invalid samples refused with field paths, suspend and resume,
-// deletion, a killed component, recovery with TaskRuns, the audit webhook.
+// deletion, a killed component, a killed controller, recovery with TaskRuns, the audit webhook.
 #include <signal.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include "controller_fixture.h"
 #include "kubesync/core/base64.h"
@@ -336,6 +339,43 @@ TEST_F(ControllerE2eTest, ATaskRunSuspendsFirstAndRestoresTheSourceReplicaCounts
   // kubectl shows the phase column.
   auto get = Kubectl(C::kDestination, {"get", "taskruns", "-n", "dr"});
   EXPECT_NE(get.output.find("Succeeded"), std::string::npos) << get.output;
+}
+
+TEST_F(ControllerE2eTest, AKilledControllerTakesItsComponentsAlongAndResumesOnRestart) {
+  CreateClusters("again");
+  CreateNamespace(C::kSource, "again-app", {{"dr", "again"}});
+  CreateConfigMap("again-app", "before", {{"v", "1"}});
+  CreateConfigMap("again-app", "doomed", {{"v", "1"}});
+  Apply(C::kDestination, "again", ActivePassive("resumable", "again"));
+  ASSERT_TRUE(WaitForObject(C::kDestination, ConfigMapPath("again-app", "before"), Exists)) << ControllerLog();
+  ASSERT_TRUE(WaitForObject(C::kDestination, ConfigMapPath("again-app", "doomed"), Exists)) << ControllerLog();
+
+  std::vector<pid_t> children;
+  for (const char* comm : {"eventslistener", "processor", "synchronizer", "nats-server", "redis-server"}) {
+    for (pid_t pid : ChildPids(comm)) children.push_back(pid);
+  }
+  ASSERT_GE(children.size(), 5u);
+  controller_->Kill();  // SIGKILL: no chance to stop anything itself
+  // Its components and servers stop with it: a restarted controller must not find stray
+  // copies still writing.
+  EXPECT_TRUE(WaitFor([&] {
+    return std::none_of(children.begin(), children.end(), [](pid_t pid) {
+      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+      std::string line;
+      std::getline(stat, line);
+      const auto close = line.rfind(')');
+      return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+    });
+  }, std::chrono::seconds(15)));
+
+  // Changes while nothing runs, then a new controller on the same work directory.
+  CreateConfigMap("again-app", "during", {{"v", "1"}});
+  ASSERT_EQ(Kubectl(C::kSource, {"delete", "configmap", "doomed", "-n", "again-app"}).code, 0);
+  StartController();
+  EXPECT_TRUE(WaitForObject(C::kDestination, ConfigMapPath("again-app", "during"), Exists)) << ControllerLog();
+  EXPECT_TRUE(WaitForObject(C::kDestination, ConfigMapPath("again-app", "doomed"), Gone)) << ControllerLog();
+  EXPECT_TRUE(WaitForObject(C::kDestination, ConfigMapPath("again-app", "before"), Exists));
+  EXPECT_TRUE(WaitForPhase("again", "resumable", "Running")) << ControllerLog();
 }
 
 TEST_F(ControllerE2eTest, TheAuditWebhookAnnotatesChangesToOurResources) {

@@ -160,7 +160,17 @@ void ControllerE2eTest::SetUpTestSuite() {
     ASSERT_EQ(r.code, 0) << r.output;
   }
   CreateNamespace(Cluster::kDestination, "kubesync");
+  StartController();
+}
+
+void ControllerE2eTest::StartController() {
+  const auto log = work_->path() / "controller.log";
+  for (int n = 1; std::filesystem::exists(log); ++n) {
+    const auto kept = work_->path() / ("controller.log." + std::to_string(n));
+    if (!std::filesystem::exists(kept)) std::filesystem::rename(log, kept);
+  }
   const auto port_file = work_->path() / "webhook.port";
+  std::filesystem::remove(port_file);
   auto controller = testsupport::Process::Start(
       {.argv = {CONTROLLER_BIN, "--kubeconfig", destination_->kubeconfig_path("admin").string(),
                 "--operator-namespace", "kubesync", "--work-dir", (work_->path() / "runtime").string(),
@@ -168,8 +178,8 @@ void ControllerE2eTest::SetUpTestSuite() {
                 "--webhook-port", "0", "--webhook-cert-file", (destination_->work_dir() / "server.crt").string(),
                 "--webhook-key-file", (destination_->work_dir() / "server.key").string(), "--webhook-port-file",
                 port_file.string()},
-       .stdout_path = work_->path() / "controller.log",
-       .stderr_path = work_->path() / "controller.log"});
+       .stdout_path = log,
+       .stderr_path = log});
   ASSERT_TRUE(controller.ok()) << controller.status().ToString();
   controller_ = std::move(*controller);
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(port_file) && !ReadFile(port_file).empty(); },

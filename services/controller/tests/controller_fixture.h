@@ -66,6 +66,9 @@ class ControllerE2eTest : public ::testing::Test {
 
   // Pids of the controller's children whose command is `comm` ("synchronizer").
   static std::vector<pid_t> ChildPids(const std::string& comm);
+  // Starts the controller on the suite's clusters and work directory (SetUpTestSuite does;
+  // a test may again after killing it). The previous log is kept as controller.log.<n>.
+  static void StartController();
   static std::string ControllerLog();
 
   static std::string Testdata(const std::string& relative);  // a file under the source tree
