@@ -42,4 +42,19 @@ json StableStatus(json status) {
   return status;
 }
 
+namespace {
+json WithoutStatus(const json& object) {
+  json out = object;
+  if (!out.is_object()) return out;
+  out.erase("status");
+  if (auto meta = out.find("metadata"); meta != out.end() && meta->is_object()) {
+    meta->erase("resourceVersion");
+    meta->erase("managedFields");
+  }
+  return out;
+}
+}  // namespace
+
+bool OnlyStatusChanged(const json& before, const json& after) { return WithoutStatus(before) == WithoutStatus(after); }
+
 }  // namespace kubesync::controller

@@ -31,4 +31,9 @@ bool IsConditionTrue(const nlohmann::json& conditions, std::string_view type);
 // `status` without the fields that change on every refresh, for "did anything change?".
 nlohmann::json StableStatus(nlohmann::json status);
 
+// True when an update from `before` to `after` touched nothing but status (and the
+// resourceVersion and managedFields every write changes): mostly the controller's own
+// status writes coming back, which must not trigger another reconcile.
+bool OnlyStatusChanged(const nlohmann::json& before, const nlohmann::json& after);
+
 }  // namespace kubesync::controller

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "conditions.h"
 #include "kubesync/admission/server.h"
 #include "kubesync/runtime/process_runtime.h"
 #include "kubesync/service/context.h"
@@ -30,10 +31,17 @@ std::string SelfDir() {
   return ec ? "." : self.parent_path().string();
 }
 
+// Updates that only touch status are not enqueued: they are mostly the controller's own
+// status writes coming back, and re-reconciling on them would loop for as long as the
+// status keeps changing (objectsSynchronized, lastSyncTime). Periodic requeues refresh it.
 kube::InformerHandlers Enqueue(WorkQueue& queue, std::string prefix) {
   auto add = [&queue, prefix](const json& object) { queue.Add(prefix + KeyOf(object)); };
   return {.on_add = [add](const json& o, bool) { add(o); },
-          .on_update = [add](const json*, const json& o) { add(o); },
+          .on_update =
+              [add](const json* old, const json& o) {
+                if (old != nullptr && OnlyStatusChanged(*old, o)) return;
+                add(o);
+              },
           .on_delete = [add](const json& o, bool) { add(o); }};
 }
 

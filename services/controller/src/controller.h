@@ -116,7 +116,6 @@ class Controller {
   std::map<std::string, Destination> destinations_;         // by destination key
   std::map<std::string, TaskRunJob> jobs_;                  // by runtime job id
   std::map<std::string, int> finished_jobs_;                // job id -> exit code
-  std::map<std::string, MonoTime> last_probe_;              // KubernetesCluster key -> when
 };
 
 }  // namespace kubesync::controller

@@ -71,16 +71,14 @@ void Controller::ReconcileLiveSync(const std::string& ns, const std::string& nam
   const std::string queue_key = "ls/" + key;
   auto entry = livesyncs_->store().Get(key);
   if (!entry || !entry->object) {
-    std::optional<std::string> id;
     {
       std::lock_guard lock(mu_);
-      if (auto it = live_syncs_.find(key); it != live_syncs_.end()) {
-        if (it->second.applied) id = it->second.id;
-        live_syncs_.erase(it);
-      }
+      live_syncs_.erase(key);
     }
-    if (id) {
-      Status stopped = runtime_->Stop(*id);
+    // Stopped whatever the controller's record says: a set whose Apply failed part-way
+    // may still have processes running.
+    Status stopped = runtime_->Stop(transform::LiveSynchronizationId(ns, name));
+    if (stopped.code() != Code::kNotFound) {
       logger_.Info("LiveSynchronization deleted: components stopped; destination objects and the Task are kept",
                    {{"liveSynchronization", key}, {"stop", stopped.ok() ? "ok" : stopped.ToString()}});
     }
@@ -109,14 +107,16 @@ void Controller::ReconcileLiveSync(const std::string& ns, const std::string& nam
     status["conditions"] = conditions;
     ReportLiveSyncStatus(ls, status);
   };
+  // Stops the set whatever the controller's record says (an Apply that failed part-way
+  // may have left processes running); true when something was running.
   auto stop_set = [&] {
-    if (!state->applied) return false;
     Status s = runtime_->Stop(id);
     if (!s.ok() && s.code() != Code::kNotFound) {
       logger_.Warn("could not stop components", {{"liveSynchronization", key}, {"error", s.ToString()}});
     }
+    const bool was = state->applied.has_value() || s.ok();
     state->applied.reset();
-    return true;
+    return was;
   };
   // One Event per distinct situation and generation, so a resync does not repeat it.
   auto event_once = [&](std::string_view type, std::string_view reason, const std::string& message) {
@@ -367,20 +367,8 @@ Controller::Destination* Controller::EnsureDestination(const std::string& kubeco
 void Controller::ReconcileCluster(const std::string& ns, const std::string& name) {
   const std::string key = ns + "/" + name;
   auto entry = clusters_->store().Get(key);
-  if (!entry || !entry->object) {
-    std::lock_guard lock(mu_);
-    last_probe_.erase(key);
-    return;
-  }
+  if (!entry || !entry->object) return;
   const json kc = *entry->object;
-  const auto now_mono = SystemClock::Get().SteadyNow();
-  {
-    // Our own status write comes back as an update: do not probe again right away.
-    std::lock_guard lock(mu_);
-    auto it = last_probe_.find(key);
-    if (it != last_probe_.end() && now_mono - it->second < options_.probe_interval / 2) return;
-    last_probe_[key] = now_mono;
-  }
   const int64_t generation = Meta(kc).value("generation", int64_t{0});
   const json old_status = kc.value("status", json::object());
   json conditions = old_status.is_object() ? old_status.value("conditions", json::array()) : json::array();

@@ -70,8 +70,24 @@ void Controller::ReconcileTaskRun(const std::string& destination_key, const std:
 
   if (finished) {
     // The restorer wrote the status itself (exit 0/1); exit 2 means it could not.
+    // Judge from the TaskRun as it is now, never from a possibly stale cache: on error,
+    // try again later rather than mark a run that may have succeeded as Failed.
+    auto retry_later = [&] {
+      {
+        std::lock_guard lock(mu_);
+        finished_jobs_[job_id] = *finished;
+      }
+      queue_.AddAfter(queue_key, std::chrono::seconds(5));
+    };
     auto fresh = client.Get(TaskRunRef(ns, name));
-    if (fresh.ok()) tr = *fresh;
+    if (!fresh.ok()) {
+      if (fresh.status().code() == Code::kNotFound) return;  // deleted meanwhile
+      logger_.Warn("could not read a finished TaskRun", {{"taskRun", ns + "/" + name},
+                                                         {"error", fresh.status().ToString()}});
+      retry_later();
+      return;
+    }
+    tr = *fresh;
     const json st = tr.value("status", json::object());
     const std::string final_phase = st.is_object() ? st.value("phase", "") : "";
     if (!IsFinal(final_phase)) {
@@ -81,7 +97,13 @@ void Controller::ReconcileTaskRun(const std::string& destination_key, const std:
                       {"message", "the restorer exited with code " + std::to_string(*finished) +
                                       " without recording a result; see its log under the controller's work "
                                       "directory (jobs/" + job_id + ")"}}}};
-      (void)client.Patch(TaskRunRef(ns, name, "status"), kube::PatchType::kMerge, patch.dump());
+      auto patched = client.Patch(TaskRunRef(ns, name, "status"), kube::PatchType::kMerge, patch.dump());
+      if (!patched.ok() && patched.status().code() != Code::kNotFound) {
+        logger_.Warn("could not update TaskRun status", {{"taskRun", ns + "/" + name},
+                                                         {"error", patched.status().ToString()}});
+        retry_later();
+        return;
+      }
       recorder_.Record(client, tr, kEventWarning, "RecoveryFailed", patch["status"]["message"]);
       return;
     }
@@ -103,6 +125,12 @@ void Controller::ReconcileTaskRun(const std::string& destination_key, const std:
     return;
   }
   if (IsFinal(phase) || runtime_->JobRunning(job_id)) return;
+  {
+    // The runtime forgets a job just before its finish event reaches OnRuntimeEvent:
+    // until then the job is still ours, and must not be started again.
+    std::lock_guard lock(mu_);
+    if (jobs_.count(job_id) > 0 || finished_jobs_.count(job_id) > 0) return;
+  }
 
   // The owning LiveSynchronization, from the Task's annotation.
   std::optional<json> ls;
@@ -127,14 +155,16 @@ void Controller::ReconcileTaskRun(const std::string& destination_key, const std:
     const json ls_meta = ls->value("metadata", json::object());
     const std::string ls_key = ls_meta.value("namespace", "") + "/" + ls_meta.value("name", "");
     const bool suspended = ls->value("spec", json::object()).value("suspend", false);
-    bool running;
-    {
-      std::lock_guard lock(mu_);
-      auto it = live_syncs_.find(ls_key);
-      running = it != live_syncs_.end() && it->second.applied.has_value();
-    }
+    // Running as the runtime sees it: components may run although the controller's own
+    // record says otherwise (an Apply that failed part-way).
+    const std::string ls_id = transform::LiveSynchronizationId(ls_meta.value("namespace", ""),
+                                                               ls_meta.value("name", ""));
+    const bool running = runtime_->State(ls_id).has_value();
     const bool suspend_first = spec.is_object() && spec.value("suspendLiveSynchronization", false);
-    if (running && suspend_first) {
+    // Suspend first whenever asked, running or not: a LiveSynchronization that is pending
+    // now (a cluster briefly unreachable) would otherwise start later and write over the
+    // recovered objects.
+    if (suspend_first && (running || !suspended)) {
       if (!suspended) {
         auto patched = management_->Patch({.group = std::string(kAutomationGroup),
                                            .version = std::string(kApiVersion),

@@ -53,5 +53,27 @@ TEST(ConditionsTest, StableStatusIgnoresTheProbeTime) {
   EXPECT_NE(StableStatus(a), StableStatus(b));
 }
 
+TEST(ConditionsTest, OnlyStatusChangedTellsOurStatusEchoFromARealChange) {
+  const json before = {{"metadata", {{"name", "ls"}, {"generation", 1}, {"resourceVersion", "10"}}},
+                       {"spec", {{"suspend", false}}},
+                       {"status", {{"objectsSynchronized", 1}}}};
+  json echo = before;
+  echo["metadata"]["resourceVersion"] = "11";
+  echo["metadata"]["managedFields"] = json::array({{{"manager", "kubesync"}}});
+  echo["status"]["objectsSynchronized"] = 2;
+  EXPECT_TRUE(OnlyStatusChanged(before, echo));
+
+  json spec_change = echo;
+  spec_change["spec"]["suspend"] = true;
+  spec_change["metadata"]["generation"] = 2;
+  EXPECT_FALSE(OnlyStatusChanged(before, spec_change));
+  json label_change = echo;
+  label_change["metadata"]["labels"] = {{"team", "a"}};
+  EXPECT_FALSE(OnlyStatusChanged(before, label_change));
+  json deleting = echo;
+  deleting["metadata"]["deletionTimestamp"] = "2026-12-06T00:00:00Z";
+  EXPECT_FALSE(OnlyStatusChanged(before, deleting));
+}
+
 }  // namespace
 }  // namespace kubesync::controller
