@@ -7,6 +7,32 @@ namespace kubesync::controller {
 
 using nlohmann::json;
 
+Status CheckSecretKubeconfig(const kube::Kubeconfig& config) {
+  // Whoever can write the Secret must not make the controller (or the components it starts
+  // with this kubeconfig) run a command or read files of its own, such as its
+  // service-account token: only inline credentials and certificates are accepted.
+  std::vector<std::string> refused;
+  for (const auto& cluster : config.clusters()) {
+    if (!cluster.value.certificate_authority.empty()) {
+      refused.push_back("clusters[" + cluster.name + "].cluster.certificate-authority");
+    }
+  }
+  for (const auto& user : config.users()) {
+    const std::string at = "users[" + user.name + "].user.";
+    if (user.value.exec) refused.push_back(at + "exec");
+    if (!user.value.token_file.empty()) refused.push_back(at + "tokenFile");
+    if (!user.value.client_certificate.empty()) refused.push_back(at + "client-certificate");
+    if (!user.value.client_key.empty()) refused.push_back(at + "client-key");
+  }
+  if (refused.empty()) return OkStatus();
+  std::string fields;
+  for (const auto& f : refused) fields += (fields.empty() ? "" : ", ") + f;
+  return InvalidArgumentError(fields +
+                              ": not allowed in a kubeconfig stored in a Secret (file paths and exec plugins "
+                              "would run or read on the controller's host); use token, "
+                              "certificate-authority-data, client-certificate-data and client-key-data");
+}
+
 ClusterResolver::ClusterResolver(kube::Client& management, kube::ClientOptions client_options)
     : management_(management), client_options_(client_options) {}
 
@@ -41,6 +67,12 @@ Result<ResolvedCluster> ClusterResolver::Resolve(const std::string& ns, const st
   auto decoded = Base64Decode(data[std::string(kKubeconfigKey)].get<std::string>());
   if (!decoded) {
     return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" key \"kubeconfig.yaml\" is not valid base64");
+  }
+  const std::string where = what + ": Secret \"" + secret_name + "\" key \"kubeconfig.yaml\": ";
+  auto parsed = kube::Kubeconfig::Parse(*decoded);
+  if (!parsed.ok()) return Status(parsed.status().code(), where + parsed.status().message());
+  if (Status allowed = CheckSecretKubeconfig(*parsed); !allowed.ok()) {
+    return Status(allowed.code(), where + allowed.message());
   }
   return ResolvedCluster{std::move(*decoded), std::move(*cluster)};
 }

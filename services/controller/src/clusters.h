@@ -13,6 +13,7 @@
 
 #include "kubesync/core/status.h"
 #include "kubesync/kube/client.h"
+#include "kubesync/kube/config.h"
 
 namespace kubesync::controller {
 
@@ -20,6 +21,12 @@ inline constexpr std::string_view kAssetsGroup = "assets.astronetes.io";
 inline constexpr std::string_view kAutomationGroup = "automation.astronetes.io";
 inline constexpr std::string_view kApiVersion = "v1alpha1";
 inline constexpr std::string_view kKubeconfigKey = "kubeconfig.yaml";
+
+// A kubeconfig read from a Secret may hold only inline credentials: exec plugins and file
+// paths (tokenFile, certificate-authority, client-certificate, client-key) are refused,
+// every one named, since whoever writes the Secret would otherwise run commands or read
+// files (the service-account token) as the controller.
+Status CheckSecretKubeconfig(const kube::Kubeconfig& config);
 
 struct ResolvedCluster {
   std::string kubeconfig;  // YAML text
@@ -32,7 +39,7 @@ class ClusterResolver {
 
   // NotFound / InvalidArgument with a message naming the KubernetesCluster, the Secret or
   // the key, e.g. `KubernetesCluster "source" in namespace "dr": Secret "source" has no key
-  // "kubeconfig.yaml"`.
+  // "kubeconfig.yaml"`. The kubeconfig is parsed and checked (CheckSecretKubeconfig).
   Result<ResolvedCluster> Resolve(const std::string& ns, const std::string& name);
 
   // A client for `kubeconfig` (shared; cached by content). InvalidArgument naming the
