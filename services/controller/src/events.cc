@@ -40,6 +40,7 @@ void EventRecorder::Record(kube::Client& client, const json& object, std::string
                           kube::PatchType::kMerge, patch.dump());
     if (r.ok()) {
       ++seen.count;
+      seen.last = now_tp;
       return;
     }
     seen_.erase(it);  // gone (TTL) or unreachable: write a new one below
@@ -75,7 +76,14 @@ void EventRecorder::Record(kube::Client& client, const json& object, std::string
                  {{"reason", reason}, {"object", ns + "/" + name}, {"error", created.status().ToString()}});
     return;
   }
-  seen_[key] = Seen{event["metadata"]["name"].get<std::string>(), ns, 1};
+  Prune(now_tp);
+  seen_[key] = Seen{event["metadata"]["name"].get<std::string>(), ns, 1, now_tp};
+}
+
+void EventRecorder::Prune(WallTime now) {
+  if (seen_.size() < kMaxSeen) return;
+  std::erase_if(seen_, [now](const auto& entry) { return now - entry.second.last > std::chrono::hours(1); });
+  if (seen_.size() >= kMaxSeen) seen_.clear();  // a new Event each instead of a count: harmless
 }
 
 }  // namespace kubesync::controller

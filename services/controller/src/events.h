@@ -32,17 +32,29 @@ class EventRecorder {
   void Record(kube::Client& client, const nlohmann::json& object, std::string_view type,
               std::string_view reason, const std::string& message);
 
+  // At most this many (object, type, reason, message) are remembered for counting repeats.
+  static constexpr size_t kMaxSeen = 1024;
+  size_t remembered() const {
+    std::lock_guard lock(mu_);
+    return seen_.size();
+  }
+
  private:
   struct Seen {
     std::string event_name;
     std::string ns;
     int64_t count = 0;
+    WallTime last;  // last recorded
   };
+  // Keeps seen_ bounded: entries older than the Events' own TTL (1 h) go first, all of
+  // them past kMaxSeen (a crash-looping component's messages differ by their counters).
+  void Prune(WallTime now);
+
   std::string component_;
   std::string instance_;
   log::Logger logger_;
   const Clock* clock_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   // (client, uid, type, reason, message) -> the Event written for it.
   std::map<std::tuple<const kube::Client*, std::string, std::string, std::string, std::string>, Seen> seen_;
 };
