@@ -227,12 +227,15 @@ TEST_F(ListenerTest, SurvivesDroppedWatchesAndCompactionWithoutLosingChanges) {
   ASSERT_TRUE(WaitFor([&] { return recorder_.LastTypes()["c1"] == proto::EventType::kModified; }));
 
   // Changes made while no watch can resume (history compacted): the 410 makes the informer
-  // re-list, and the delete in the gap is still published (inferred by the diff).
-  server_->FailNext("watch", 0, 1);
+  // re-list, and the delete in the gap is still published (inferred by the diff). Watches
+  // are refused until the history is gone, so the changes cannot arrive by a watch.
+  server_->FailNext("watch", 0, 1'000'000);
+  server_->DropWatches();
+  ASSERT_TRUE(WaitFor([&] { return server_->open_watches() == 0; }));
   server_->Delete("shop", "c2");
   server_->Put(Cm("shop", "c3", "3"));
   server_->Compact();
-  server_->DropWatches();
+  server_->ClearFaults();
   ASSERT_TRUE(WaitFor([&] {
     auto last = recorder_.LastTypes();
     return last["c2"] == proto::EventType::kDeleted && last["c3"] == proto::EventType::kModified;
