@@ -77,15 +77,18 @@ Result<ResolvedCluster> ClusterResolver::Resolve(const std::string& ns, const st
   return ResolvedCluster{std::move(*decoded), std::move(*cluster)};
 }
 
-Result<std::shared_ptr<kube::Client>> ClusterResolver::ClientFor(const std::string& kubeconfig) {
+Result<std::shared_ptr<kube::Client>> ClusterResolver::ClientFor(const std::string& kubeconfig, bool probe) {
   std::lock_guard lock(mu_);
-  if (auto it = clients_.find(kubeconfig); it != clients_.end()) return it->second;
+  const auto key = std::make_pair(kubeconfig, probe);
+  if (auto it = clients_.find(key); it != clients_.end()) return it->second;
   KS_ASSIGN_OR_RETURN(auto parsed, kube::Kubeconfig::Parse(kubeconfig));
   KS_ASSIGN_OR_RETURN(auto rest, parsed.ToRestConfig());
-  KS_ASSIGN_OR_RETURN(auto client, kube::Client::Create(rest, client_options_));
+  kube::ClientOptions options = client_options_;
+  if (probe) options.max_retries = 0;
+  KS_ASSIGN_OR_RETURN(auto client, kube::Client::Create(rest, options));
   std::shared_ptr<kube::Client> shared = std::move(client);
   if (clients_.size() > 64) clients_.clear();  // rotated kubeconfigs: keep the cache bounded
-  clients_[kubeconfig] = shared;
+  clients_[key] = shared;
   return shared;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "kubesync/core/status.h"
 #include "kubesync/kube/client.h"
@@ -44,7 +45,10 @@ class ClusterResolver {
 
   // A client for `kubeconfig` (shared; cached by content). InvalidArgument naming the
   // kubeconfig field when it cannot be used.
-  Result<std::shared_ptr<kube::Client>> ClientFor(const std::string& kubeconfig);
+  // `probe`: a client that does not retry, for reachability probes, so that probing a
+  // blackholed cluster holds the controller's worker for one connect timeout, not for
+  // every retry of it.
+  Result<std::shared_ptr<kube::Client>> ClientFor(const std::string& kubeconfig, bool probe = false);
 
   // The server's gitVersion from /version.
   static Result<std::string> ServerVersion(kube::Client& client);
@@ -53,7 +57,7 @@ class ClusterResolver {
   kube::Client& management_;
   kube::ClientOptions client_options_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<kube::Client>> clients_;  // by kubeconfig text
+  std::map<std::pair<std::string, bool>, std::shared_ptr<kube::Client>> clients_;  // by (kubeconfig text, probe)
 };
 
 }  // namespace kubesync::controller

@@ -377,7 +377,7 @@ void Controller::ReconcileCluster(const std::string& ns, const std::string& name
   auto resolved = resolver_.Resolve(ns, name);
   if (!resolved.ok()) {
     error = resolved.status().message();
-  } else if (auto client = resolver_.ClientFor(resolved->kubeconfig); !client.ok()) {
+  } else if (auto client = resolver_.ClientFor(resolved->kubeconfig, /*probe=*/true); !client.ok()) {
     error = "kubeconfig: " + client.status().message();
   } else if (auto v = ClusterResolver::ServerVersion(**client); !v.ok()) {
     error = "cluster not reachable: " + v.status().message();
