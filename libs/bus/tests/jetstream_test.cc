@@ -144,8 +144,9 @@ TEST_F(JetStreamTest, AckedMessagesSurviveRestartAndUnackedAreRedelivered) {
   EXPECT_TRUE(while_down.status().IsRetryable()) << while_down.status().ToString();
   ASSERT_TRUE(server_->StartAgain().ok());
   ASSERT_TRUE(WaitFor([&] { return conn_->IsConnected(); }, milliseconds(15'000)));
-  EXPECT_GE(CountEvents(ConnectionEvent::kDisconnected), 1);
-  EXPECT_GE(CountEvents(ConnectionEvent::kReconnected), 1);
+  // cnats calls the connection callbacks from its own thread, after the status changed.
+  EXPECT_TRUE(WaitFor([&] { return CountEvents(ConnectionEvent::kDisconnected) >= 1; }));
+  EXPECT_TRUE(WaitFor([&] { return CountEvents(ConnectionEvent::kReconnected) >= 1; }));
 
   auto retried = conn_->Publish(subject, "m4", "id-4");
   ASSERT_TRUE(retried.ok()) << retried.status().ToString();
