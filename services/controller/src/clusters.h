@@ -15,12 +15,13 @@
 #include "kubesync/core/status.h"
 #include "kubesync/kube/client.h"
 #include "kubesync/kube/config.h"
+#include "kubesync/plan/parse.h"
 
 namespace kubesync::controller {
 
-inline constexpr std::string_view kAssetsGroup = "assets.astronetes.io";
-inline constexpr std::string_view kAutomationGroup = "automation.astronetes.io";
-inline constexpr std::string_view kApiVersion = "v1alpha1";
+using plan::kApiVersion;
+using plan::kAssetsGroup;
+using plan::kAutomationGroup;
 inline constexpr std::string_view kKubeconfigKey = "kubeconfig.yaml";
 
 // A kubeconfig read from a Secret may hold only inline credentials: exec plugins and file

@@ -112,34 +112,20 @@ Status Controller::Run() {
     }
   }
 
-  kube::InformerOptions ls_options{
-      .resource = {.group = std::string(kAutomationGroup),
-                   .version = std::string(kApiVersion),
-                   .resource = "livesynchronizations",
-                   .ns = options_.watch_namespace},
-      .logger = logger_};
-  livesyncs_ = std::make_unique<kube::Informer>(*management_, ls_options, Enqueue(queue_, "ls/"));
-  kube::InformerOptions kc_options{
-      .resource = {.group = std::string(kAssetsGroup),
-                   .version = std::string(kApiVersion),
-                   .resource = "kubernetesclusters",
-                   .ns = options_.watch_namespace},
-      .logger = logger_};
-  clusters_ = std::make_unique<kube::Informer>(*management_, kc_options, Enqueue(queue_, "kc/"));
-  for (auto [member, resource, prefix] :
-       {std::tuple{&synchronizations_, "synchronizations", "sy/"},
-        std::tuple{&synchronization_plans_, "synchronizationplans", "sp/"}}) {
-    kube::InformerOptions o{.resource = {.group = std::string(kAutomationGroup),
+  // One informer per kind the controller reconciles, each feeding the queue under its prefix.
+  for (auto [member, group, resource, prefix] :
+       {std::tuple{&livesyncs_, kAutomationGroup, "livesynchronizations", "ls/"},
+        std::tuple{&clusters_, kAssetsGroup, "kubernetesclusters", "kc/"},
+        std::tuple{&synchronizations_, kAutomationGroup, "synchronizations", "sy/"},
+        std::tuple{&synchronization_plans_, kAutomationGroup, "synchronizationplans", "sp/"}}) {
+    kube::InformerOptions o{.resource = {.group = std::string(group),
                                          .version = std::string(kApiVersion),
                                          .resource = resource,
                                          .ns = options_.watch_namespace},
                             .logger = logger_};
     *member = std::make_unique<kube::Informer>(*management_, o, Enqueue(queue_, prefix));
+    (*member)->Start();
   }
-  livesyncs_->Start();
-  clusters_->Start();
-  synchronizations_->Start();
-  synchronization_plans_->Start();
   logger_.Info("controller started", {{"namespace", options_.watch_namespace}});
 
   std::thread worker([this] { ProcessLoop(); });

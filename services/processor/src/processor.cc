@@ -52,6 +52,12 @@ std::string Processor::MessageId(const proto::Event& event, std::string_view suf
   return id;
 }
 
+bool Processor::ReadsNamespaceLabels(const plan::Plan& plan) {
+  return plan.force_namespace_creation || std::any_of(plan.rules.begin(), plan.rules.end(), [](const plan::Rule& r) {
+           return !r.namespace_selector.Empty() || r.gvr == kNamespacesGvr;
+         });
+}
+
 bool Processor::InPlan(const plan::Gvr& gvr) const {
   return std::any_of(plan_.rules.begin(), plan_.rules.end(), [&](const plan::Rule& r) { return r.gvr == gvr; });
 }

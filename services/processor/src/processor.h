@@ -89,6 +89,12 @@ class Processor {
   // "sync/<uid>/<rv>/<TYPE>[/<suffix>]", the Nats-Msg-Id of a sync message.
   static std::string MessageId(const proto::Event& event, std::string_view suffix = "");
 
+  // Whether a Processor for `plan` reads namespace labels (SourceView::NamespaceLabels):
+  // for namespace selectors, and, for every object, when Namespaces are replicated too or
+  // may be created (namespace_selected, namespace_labels_json). The source view should
+  // then keep namespaces in an informer.
+  static bool ReadsNamespaceLabels(const plan::Plan& plan);
+
  private:
   enum class Origin { kEvent, kNamespaceChange };
   // One object (parsed) in the light of the namespace labels given.

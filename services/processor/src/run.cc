@@ -97,16 +97,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  const bool namespace_selectors = std::any_of(plan.rules.begin(), plan.rules.end(),
-                                               [](const plan::Rule& r) { return !r.namespace_selector.Empty(); });
-  // Namespace labels are also read for every object when Namespaces themselves are
-  // replicated or may be created (Processor sets namespace_selected and
-  // namespace_labels_json): keep them in an informer then too.
-  const bool namespaces_in_plan = std::any_of(plan.rules.begin(), plan.rules.end(), [](const plan::Rule& r) {
-    return r.gvr.group.empty() && r.gvr.resource == "namespaces";
-  });
-  KubeSourceView view(**source, namespace_selectors || namespaces_in_plan || plan.force_namespace_creation, logger,
-                      source_cluster);
+  KubeSourceView view(**source, Processor::ReadsNamespaceLabels(plan), logger, source_cluster);
   ProcessorConfig config;
   config.id = ctx->id;
   config.ls_namespace = plan.namespace_;

@@ -38,6 +38,10 @@ namespace kubesync::plan {
 
 inline constexpr std::string_view kObjectsPlugin = "kubernetes-objects-to-kubernetes";
 inline constexpr std::string_view kSelectorsPlugin = "kubernetes-to-kubernetes";
+// The reference's API groups and their one version.
+inline constexpr std::string_view kAssetsGroup = "assets.astronetes.io";
+inline constexpr std::string_view kAutomationGroup = "automation.astronetes.io";
+inline constexpr std::string_view kApiVersion = "v1alpha1";
 inline constexpr std::string_view kAutomationApiVersion = "automation.astronetes.io/v1alpha1";
 // The normalized plan's own JSON form is recognised by this apiVersion/kind.
 inline constexpr std::string_view kPlanApiVersion = "kubesync.io/v1";

@@ -18,12 +18,13 @@
 #include "kubesync/core/log.h"
 #include "kubesync/core/status.h"
 #include "kubesync/kube/client.h"
+#include "kubesync/plan/parse.h"
 #include "kubesync/plan/plan.h"
 
 namespace kubesync::recovery {
 
-inline constexpr std::string_view kTaskGroup = "automation.astronetes.io";
-inline constexpr std::string_view kTaskVersion = "v1alpha1";
+inline constexpr std::string_view kTaskGroup = plan::kAutomationGroup;
+inline constexpr std::string_view kTaskVersion = plan::kApiVersion;
 inline constexpr std::string_view kTasksResource = "tasks";
 inline constexpr std::string_view kTaskRunsResource = "taskruns";
 
