@@ -1,4 +1,4 @@
 // The restorer binary: runs one TaskRun's Task on the destination; see src/restorer.h.
-#include "restorer.h"
+#include "run.h"
 
-int main(int argc, char** argv) { return kubesync::restorer::Main(argc, argv); }
+int main(int argc, char** argv) { return kubesync::restorer::Run(argc, argv); }

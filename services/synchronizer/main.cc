@@ -1,4 +1,4 @@
-// The synchronizer component binary; see src/synchronizer.h.
-#include "synchronizer.h"
+// The synchronizer component binary; see src/run.h.
+#include "run.h"
 
 int main(int argc, char** argv) { return kubesync::synchronizer::Run(argc, argv); }

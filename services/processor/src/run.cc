@@ -1,7 +1,7 @@
 #include "run.h"
 
 #include <CLI/CLI.hpp>
-#include <iostream>
+#include <algorithm>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -11,47 +11,23 @@
 #include "kubesync/bus/jetstream.h"
 #include "kubesync/bus/subjects.h"
 #include "kubesync/service/bus.h"
-#include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
-#include "kubesync/service/options.h"
 #include "kubesync/service/retry.h"
-#include "kubesync/service/shutdown.h"
+#include "kubesync/service/run.h"
 #include "kubesync/service/state.h"
 #include "kubesync/state/object_state.h"
-#include "kubesync/state/redis_client.h"
 #include "processor.h"
 #include "worker.h"
 
 namespace kubesync::processor {
 namespace {
 
-constexpr const char* kComponent = "processor";
 constexpr const char* kDurable = "processor";
 
-}  // namespace
-
-int Run(int argc, char** argv) {
-  service::ShutdownSignal shutdown;  // first, before any thread
-
-  CLI::App app{"kubesync processor: filters and transforms source events for the synchronizers"};
-  service::CommonOptions options;
-  service::AddCommonFlags(app, options);
-  int workers = 0;
-  app.add_option("--workers", workers, "worker threads (default: components.processor.concurrentTasks, else 2)")
-      ->check(CLI::Range(1, 64));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-
-  Result<service::ServiceContext> ctx = service::MakeContext(kComponent, options);
-  if (!ctx.ok()) {
-    std::cerr << kComponent << ": " << ctx.status().ToString() << "\n";
-    return 2;
-  }
-  const log::Logger& logger = ctx->logger;
-  const plan::Plan& plan = ctx->plan;
+Status RunProcessor(service::ServiceContext& ctx, service::ShutdownSignal& shutdown, int workers) {
+  const service::CommonOptions& options = ctx.options;
+  const log::Logger& logger = ctx.logger;
+  const plan::Plan& plan = ctx.plan;
   const nlohmann::json source_cluster = service::ClusterRef(plan.source_cluster, plan.namespace_);
   if (workers == 0) {
     auto it = plan.components.find("processor");
@@ -62,51 +38,39 @@ int Run(int argc, char** argv) {
   Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(
       options.source_kubeconfig, kube::ClientOptions{.qps = options.kube_qps, .burst = options.kube_burst});
   if (!source.ok()) {
-    logger.Error("error connecting to cluster", {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
-    return 1;
+    return service::StartFailure(logger, "error connecting to cluster", source.status(),
+                                 {{"sourceCluster", source_cluster}});
   }
-  Result<std::string> events_subject = bus::EventsSubject(ctx->id);
-  Result<std::string> stream_name = bus::StreamName(ctx->id);
+  Result<std::string> events_subject = bus::EventsSubject(ctx.id);
+  Result<std::string> stream_name = bus::StreamName(ctx.id);
   if (!events_subject.ok() || !stream_name.ok()) {
-    logger.Error("invalid live synchronization id", {{"error", events_subject.status().ToString()}});
-    return 2;
+    const Status& error = !events_subject.ok() ? events_subject.status() : stream_name.status();
+    logger.Error("invalid live synchronization id", {{"error", error.ToString()}});
+    return error;
   }
 
-  Result<std::unique_ptr<state::RedisClient>> redis = service::ConnectState(*ctx, shutdown);
-  if (!redis.ok()) {
-    if (redis.status().code() == Code::kCancelled) return 0;
-    logger.Error("error connecting to redis", {{"error", redis.status().ToString()}});
-    return 1;
-  }
+  Result<std::unique_ptr<state::RedisClient>> redis = service::ConnectState(ctx, shutdown);
+  if (!redis.ok()) return service::StartFailure(logger, "error connecting to redis", redis.status());
   state::ObjectStateStore records(redis->get());
-  const std::string id = ctx->id;
+  const std::string id = ctx.id;
   RecordsFn records_fn = [&records, id](const std::string& key) -> Result<bool> {
     KS_ASSIGN_OR_RETURN(std::optional<state::ObjectRecord> record, records.Get(id, key));
     return record.has_value() && !record->deleted;
   };
 
-  Result<std::unique_ptr<bus::Connection>> nats = service::ConnectBus(*ctx, shutdown);
-  if (!nats.ok()) {
-    if (nats.status().code() == Code::kCancelled) return 0;
-    logger.Error("error connecting to nats", {{"error", nats.status().ToString()}});
-    return 1;
-  }
-  Result<std::string> stream = bus::StreamName(ctx->id);  // valid: ConnectBus ensured it
-  if (!stream.ok()) {
-    logger.Error("error connecting to nats", {{"error", stream.status().ToString()}});
-    return 2;
-  }
+  Result<std::unique_ptr<bus::Connection>> nats = service::ConnectBus(ctx, shutdown);
+  if (!nats.ok()) return service::StartFailure(logger, "error connecting to nats", nats.status());
 
   KubeSourceView view(**source, Processor::ReadsNamespaceLabels(plan), logger, source_cluster);
   ProcessorConfig config;
-  config.id = ctx->id;
+  config.id = ctx.id;
   config.ls_namespace = plan.namespace_;
   config.ls_name = plan.name;
   config.partitions = options.partitions;
   Processor processor(plan, config, view, records_fn, logger, source_cluster);
 
   bus::ConsumerOptions consumer_options;
-  consumer_options.stream = *stream;
+  consumer_options.stream = *stream_name;
   consumer_options.durable = kDurable;
   consumer_options.filter_subject = *events_subject;
   std::vector<std::unique_ptr<bus::PullConsumer>> consumers;
@@ -116,10 +80,8 @@ int Run(int argc, char** argv) {
         shutdown, logger, "error subscribing to events", [&] { return (*nats)->Subscribe(consumer_options); });
     Result<std::unique_ptr<bus::AsyncPublisher>> publisher = (*nats)->NewAsyncPublisher();
     if (!consumer.ok() || !publisher.ok()) {
-      if (consumer.status().code() == Code::kCancelled) return 0;
-      logger.Error("error subscribing to events",
-                   {{"error", (!consumer.ok() ? consumer.status() : publisher.status()).ToString()}});
-      return 1;
+      return service::StartFailure(logger, "error subscribing to events",
+                                   !consumer.ok() ? consumer.status() : publisher.status());
     }
     consumers.push_back(std::move(*consumer));
     publishers.push_back(std::move(*publisher));
@@ -127,7 +89,7 @@ int Run(int argc, char** argv) {
 
   // Namespace labels decide scope; do not judge objects before the informer has listed.
   while (!view.WaitForSync(std::chrono::milliseconds(500))) {
-    if (shutdown.requested()) return 0;
+    if (shutdown.requested()) return CancelledError("shutdown requested");
   }
 
   logger.Info("processor started", {{"sourceCluster", source_cluster}, {"workers", workers}});
@@ -141,7 +103,24 @@ int Run(int argc, char** argv) {
   shutdown.Wait();
   logger.Info("processor stopping", {{"sourceCluster", source_cluster}});
   for (std::thread& t : threads) t.join();
-  return 0;
+  return OkStatus();
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  int workers = 0;
+  return service::RunComponent(
+      argc, argv,
+      {.name = "processor",
+       .description = "kubesync processor: filters and transforms source events for the synchronizers",
+       .add_flags = [&](CLI::App& app) {
+         app.add_option("--workers", workers, "worker threads (default: components.processor.concurrentTasks, else 2)")
+             ->check(CLI::Range(1, 64));
+       },
+       .body = [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
+         return RunProcessor(ctx, shutdown, workers);
+       }});
 }
 
 }  // namespace kubesync::processor

@@ -1,12 +1,6 @@
 #include "restorer.h"
 
-#include <unistd.h>
-
-#include <CLI/CLI.hpp>
-#include <iostream>
-
 #include "kubesync/kube/errors.h"
-#include "kubesync/service/context.h"
 #include "kubesync/transform/mark.h"
 #include "kubesync/transform/patch.h"
 
@@ -15,7 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kComponent[] = "restorer";
 // The fields of status this binary owns; `conditions` belong to the controller.
 constexpr const char* kOwnedFields[] = {"phase",          "startTime",          "completionTime", "duration",
                                         "objectsPatched", "objectsSkipped",     "objectsFailed",  "failures",
@@ -240,41 +233,6 @@ int RestoreTaskRun(kube::Client& destination, const RestorerOptions& options, co
     logger.Error("taskrun failed", {{"destinationObject", taskrun_field}, {"status", final_status}});
   }
   return succeeded ? kExitSucceeded : kExitFailed;
-}
-
-int Main(int argc, char** argv) {
-  CLI::App app{"kubesync restorer: runs the Task of one TaskRun on the destination cluster"};
-  std::string kubeconfig;
-  RestorerOptions options;
-  std::string log_level = "info";
-  std::string consumer_id;
-  app.add_option("--destination-kubeconfig", kubeconfig,
-                 "Kubeconfig of the destination cluster (empty: in-cluster service account)");
-  app.add_option("--namespace", options.namespace_, "Namespace of the TaskRun and its Task")->required();
-  app.add_option("--taskrun", options.taskrun, "Name of the TaskRun")->required();
-  app.add_option("--log-level", log_level, "debug, info, warn or error");
-  app.add_option("--consumer-id", consumer_id, "Identity in the logs (default restorer-<pid>)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // CLI11 exits 0 for --help and 105/106/... for errors; usage errors are "no status".
-    const int code = app.exit(e);
-    return code == 0 ? 0 : kExitNoStatus;
-  }
-  auto level = log::ParseLevel(log_level);
-  if (!level.ok()) {
-    std::cerr << "restorer: --log-level: " << level.status().message() << "\n";
-    return kExitNoStatus;
-  }
-  if (consumer_id.empty()) consumer_id = std::string(kComponent) + "-" + std::to_string(::getpid());
-  log::Logger logger({.process_id = kComponent, .consumer_id = consumer_id, .level = *level},
-                     log::StdoutSink());
-  auto destination = service::ConnectCluster(kubeconfig);
-  if (!destination.ok()) {
-    logger.Error("error connecting to cluster", {{"error", destination.status().ToString()}});
-    return kExitNoStatus;
-  }
-  return RestoreTaskRun(**destination, options, logger);
 }
 
 }  // namespace kubesync::restorer

@@ -37,7 +37,4 @@ int RestoreTaskRun(kube::Client& destination, const RestorerOptions& options, co
 // Go's time.Duration.String() to the millisecond: "0s", "532ms", "1.532s", "2m3s", "1h0m5.2s".
 std::string FormatGoDuration(std::chrono::milliseconds d);
 
-// The binary: flags, logger, connection, RestoreTaskRun.
-int Main(int argc, char** argv);
-
 }  // namespace kubesync::restorer

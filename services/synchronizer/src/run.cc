@@ -1,9 +1,6 @@
-#include "synchronizer.h"
-
-#include <pthread.h>
+#include "run.h"
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -16,49 +13,21 @@
 #include "kubesync/bus/subjects.h"
 #include "kubesync/kube/client.h"
 #include "kubesync/service/bus.h"
-#include "kubesync/service/context.h"
-#include "kubesync/service/options.h"
-#include "kubesync/service/shutdown.h"
+#include "kubesync/service/run.h"
 #include "kubesync/service/state.h"
 #include "kubesync/state/object_state.h"
-#include "kubesync/state/redis_client.h"
 #include "partition_worker.h"
 
 namespace kubesync::synchronizer {
-
 namespace {
 
-constexpr char kComponent[] = "synchronizer";
-
-}  // namespace
-
-int Run(int argc, char** argv) {
-  service::ShutdownSignal shutdown;  // first: before any thread exists
-
-  CLI::App app{"kubesync synchronizer: writes replicated objects to the destination cluster"};
-  service::CommonOptions common;
-  service::AddCommonFlags(app, common);
-  int ack_wait_seconds = 15;
-  app.add_option("--ack-wait-seconds", ack_wait_seconds,
-                 "Seconds before an unacknowledged message (e.g. of a crashed replica) is delivered again")
-      ->check(CLI::Range(1, 3600));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-
-  auto context = service::MakeContext(kComponent, common);
-  if (!context.ok()) {
-    std::cerr << "synchronizer: " << context.status().ToString() << "\n";
-    return 2;
-  }
-  const service::ServiceContext& ctx = *context;
+Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSignal& shutdown, int ack_wait_seconds) {
+  const service::CommonOptions& common = ctx.options;
   const log::Logger& logger = ctx.logger;
   auto stream = bus::StreamName(ctx.id);
   if (!stream.ok()) {
     std::cerr << "synchronizer: " << stream.status().ToString() << "\n";
-    return 2;
+    return stream.status();
   }
 
   // Retries inside one call stay short: a message that keeps failing goes back to NATS
@@ -72,26 +41,16 @@ int Run(int argc, char** argv) {
   client_options.max_retry_after = std::chrono::seconds(2);
   auto destination = service::ConnectCluster(common.destination_kubeconfig, client_options);
   if (!destination.ok()) {
-    logger.Error("error connecting to cluster",
-                 {{"error", destination.status().ToString()},
-                  {"destinationCluster", {{"name", ctx.plan.destination_cluster}}}});
-    return 1;
+    return service::StartFailure(logger, "error connecting to cluster", destination.status(),
+                                 {{"destinationCluster", {{"name", ctx.plan.destination_cluster}}}});
   }
 
   auto redis = service::ConnectState(ctx, shutdown);
-  if (!redis.ok()) {
-    if (shutdown.requested()) return 0;
-    logger.Error("error connecting to redis", {{"error", redis.status().ToString()}});
-    return 1;
-  }
+  if (!redis.ok()) return service::StartFailure(logger, "error connecting to redis", redis.status());
   state::ObjectStateStore store(redis->get());
 
   auto nats = service::ConnectBus(ctx, shutdown);
-  if (!nats.ok()) {
-    if (nats.status().code() == Code::kCancelled) return 0;
-    logger.Error("error connecting to nats", {{"error", nats.status().ToString()}});
-    return 1;
-  }
+  if (!nats.ok()) return service::StartFailure(logger, "error connecting to nats", nats.status());
   ApplierOptions applier_options;
   applier_options.id = ctx.id;
   applier_options.dry_run = ctx.plan.dry_run;
@@ -116,7 +75,7 @@ int Run(int argc, char** argv) {
     auto subject = bus::SyncSubject(ctx.id, p);
     if (!subject.ok()) {
       logger.Error("error subscribing to nats", {{"error", subject.status().ToString()}});
-      return 2;
+      return subject.status();
     }
     PartitionWorkerOptions options;
     options.stream = *stream;
@@ -135,7 +94,25 @@ int Run(int argc, char** argv) {
   shutdown.Wait();
   for (auto& t : threads) t.join();
   logger.Info("synchronizer stopped");
-  return 0;
+  return OkStatus();
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  int ack_wait_seconds = 15;
+  return service::RunComponent(
+      argc, argv,
+      {.name = "synchronizer",
+       .description = "kubesync synchronizer: writes replicated objects to the destination cluster",
+       .add_flags = [&](CLI::App& app) {
+         app.add_option("--ack-wait-seconds", ack_wait_seconds,
+                        "Seconds before an unacknowledged message (e.g. of a crashed replica) is delivered again")
+             ->check(CLI::Range(1, 3600));
+       },
+       .body = [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
+         return RunSynchronizer(ctx, shutdown, ack_wait_seconds);
+       }});
 }
 
 }  // namespace kubesync::synchronizer

@@ -8,8 +8,9 @@
 
 namespace kubesync::synchronizer {
 
-// The whole program; returns the process exit code (0 after a clean shutdown, 2 for bad
-// flags or an invalid plan, 1 when a required connection cannot be set up).
+// The whole program (service::RunComponent); returns the process exit code (0 after a
+// clean shutdown, 2 for bad flags or an invalid plan, 1 when a required connection cannot
+// be set up).
 int Run(int argc, char** argv);
 
 }  // namespace kubesync::synchronizer
