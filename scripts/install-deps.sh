@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libnats-dev libhiredis-dev protobuf-compiler libprotobuf-dev
   nats-server redis-server
   python3 python3-kubernetes openssl jq curl
+  clang-format
 )
 
 SUDO=()

@@ -48,7 +48,8 @@ int RunComponent(int argc, char** argv, const Component& component, std::shared_
   return ExitCodeFor(component.body(*ctx, shutdown));
 }
 
-Status StartFailure(const log::Logger& logger, std::string_view msg, const Status& error, nlohmann::json fields) {
+Status StartFailure(const log::Logger& logger, std::string_view msg, const Status& error,
+                    nlohmann::json fields) {
   if (error.code() == Code::kCancelled) return error;
   fields["error"] = error.ToString();
   logger.Error(msg, std::move(fields));

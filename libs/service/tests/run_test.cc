@@ -1,8 +1,8 @@
 #include "kubesync/service/run.h"
 
-#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
@@ -61,7 +61,8 @@ class RunComponentTest : public ::testing::Test {
   Component Recording(Status result) {
     return {.name = "processor",
             .description = "test component",
-            .add_flags = [this](CLI::App& app) { app.add_option("--workers", workers_)->check(CLI::Range(1, 64)); },
+            .add_flags =
+                [this](CLI::App& app) { app.add_option("--workers", workers_)->check(CLI::Range(1, 64)); },
             .body =
                 [this, result](ServiceContext& ctx, ShutdownSignal& shutdown) {
                   ran_ = true;
@@ -103,7 +104,8 @@ TEST_F(RunComponentTest, BadFlagsExitTwoWithoutRunningTheBody) {
   EXPECT_EQ(RunWith(Recording(OkStatus()), {}), 2);                                      // --plan missing
   EXPECT_EQ(RunWith(Recording(OkStatus()), {"--plan", plan_, "--no-such-flag"}), 2);     // unknown flag
   EXPECT_EQ(RunWith(Recording(OkStatus()), {"--plan", plan_, "--partitions", "x"}), 2);  // not a number
-  EXPECT_EQ(RunWith(Recording(OkStatus()), {"--plan", plan_, "--workers", "65"}), 2);    // the component's own check
+  EXPECT_EQ(RunWith(Recording(OkStatus()), {"--plan", plan_, "--workers", "65"}),
+            2);  // the component's own check
   EXPECT_FALSE(ran_);
 }
 
@@ -145,7 +147,8 @@ TEST(StartFailureTest, LogsAndFailsUnlessCancelled) {
   EXPECT_TRUE(sink->Lines().empty());
 
   // A kubeconfig that does not load is a failure to start (1), not a bad flag (2).
-  Status failed = StartFailure(logger, "error connecting to cluster", InvalidArgumentError("kubeconfig \"k\": no such file"),
+  Status failed = StartFailure(logger, "error connecting to cluster",
+                               InvalidArgumentError("kubeconfig \"k\": no such file"),
                                {{"sourceCluster", {{"name", "source"}}}});
   EXPECT_EQ(ExitCodeFor(failed), 1);
   EXPECT_EQ(failed.message(), "kubeconfig \"k\": no such file");

@@ -76,12 +76,12 @@ int Run(int argc, char** argv) {
       argc, argv,
       {.name = "eventslistener",
        .description = "kubesync events listener: watches the source cluster and publishes its changes",
-       .add_flags = [&](CLI::App& app) {
-         app.add_option("--page-size", page_size, "LIST page size")->check(CLI::Range(1, 10000));
-       },
-       .body = [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
-         return RunListener(ctx, shutdown, page_size);
-       }});
+       .add_flags =
+           [&](CLI::App& app) {
+             app.add_option("--page-size", page_size, "LIST page size")->check(CLI::Range(1, 10000));
+           },
+       .body = [&](service::ServiceContext& ctx,
+                   service::ShutdownSignal& shutdown) { return RunListener(ctx, shutdown, page_size); }});
 }
 
 }  // namespace kubesync::eventslistener

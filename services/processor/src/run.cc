@@ -114,13 +114,14 @@ int Run(int argc, char** argv) {
       argc, argv,
       {.name = "processor",
        .description = "kubesync processor: filters and transforms source events for the synchronizers",
-       .add_flags = [&](CLI::App& app) {
-         app.add_option("--workers", workers, "worker threads (default: components.processor.concurrentTasks, else 2)")
-             ->check(CLI::Range(1, 64));
-       },
-       .body = [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
-         return RunProcessor(ctx, shutdown, workers);
-       }});
+       .add_flags =
+           [&](CLI::App& app) {
+             app.add_option("--workers", workers,
+                            "worker threads (default: components.processor.concurrentTasks, else 2)")
+                 ->check(CLI::Range(1, 64));
+           },
+       .body = [&](service::ServiceContext& ctx,
+                   service::ShutdownSignal& shutdown) { return RunProcessor(ctx, shutdown, workers); }});
 }
 
 }  // namespace kubesync::processor

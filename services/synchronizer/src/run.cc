@@ -21,7 +21,8 @@
 namespace kubesync::synchronizer {
 namespace {
 
-Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSignal& shutdown, int ack_wait_seconds) {
+Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSignal& shutdown,
+                       int ack_wait_seconds) {
   const service::CommonOptions& common = ctx.options;
   const log::Logger& logger = ctx.logger;
   auto stream = bus::StreamName(ctx.id);
@@ -87,10 +88,11 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
         std::make_unique<PartitionWorker>(nats->get(), &applier, logger, options, &shutdown.flag()));
   }
   for (auto& worker : workers) threads.emplace_back([w = worker.get()] { w->Run(); });
-  logger.Info("synchronizer started", {{"partitions", common.partitions},
-                                       {"concurrentTasks", apply_slots ? *concurrent_tasks : common.partitions},
-                                       {"destinationCluster", {{"name", ctx.plan.destination_cluster}}},
-                                       {"dryRun", ctx.plan.dry_run}});
+  logger.Info("synchronizer started",
+              {{"partitions", common.partitions},
+               {"concurrentTasks", apply_slots ? *concurrent_tasks : common.partitions},
+               {"destinationCluster", {{"name", ctx.plan.destination_cluster}}},
+               {"dryRun", ctx.plan.dry_run}});
   shutdown.Wait();
   for (auto& t : threads) t.join();
   logger.Info("synchronizer stopped");
@@ -105,14 +107,17 @@ int Run(int argc, char** argv) {
       argc, argv,
       {.name = "synchronizer",
        .description = "kubesync synchronizer: writes replicated objects to the destination cluster",
-       .add_flags = [&](CLI::App& app) {
-         app.add_option("--ack-wait-seconds", ack_wait_seconds,
-                        "Seconds before an unacknowledged message (e.g. of a crashed replica) is delivered again")
-             ->check(CLI::Range(1, 3600));
-       },
-       .body = [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
-         return RunSynchronizer(ctx, shutdown, ack_wait_seconds);
-       }});
+       .add_flags =
+           [&](CLI::App& app) {
+             app.add_option(
+                    "--ack-wait-seconds", ack_wait_seconds,
+                    "Seconds before an unacknowledged message (e.g. of a crashed replica) is delivered again")
+                 ->check(CLI::Range(1, 3600));
+           },
+       .body =
+           [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
+             return RunSynchronizer(ctx, shutdown, ack_wait_seconds);
+           }});
 }
 
 }  // namespace kubesync::synchronizer

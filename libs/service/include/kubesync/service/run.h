@@ -28,11 +28,10 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "kubesync/core/log.h"
 #include "kubesync/core/status.h"
