@@ -3,42 +3,10 @@
 #include <cassert>
 #include <string>
 
+#include "kubesync/core/names.h"
+
 namespace kubesync::bus {
 namespace {
-
-bool IsAlnumLower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
-bool IsDnsLabel(std::string_view s) {
-  if (s.empty() || s.size() > 63 || !IsAlnumLower(s.front()) || !IsAlnumLower(s.back())) {
-    return false;
-  }
-  for (const char c : s) {
-    if (!IsAlnumLower(c) && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
-// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
-bool IsDnsSubdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) {
-    return false;
-  }
-  size_t start = 0;
-  while (true) {
-    const size_t dot = s.find('.', start);
-    const std::string_view label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
-    if (!IsDnsLabel(label)) {
-      return false;
-    }
-    if (dot == std::string_view::npos) {
-      return true;
-    }
-    start = dot + 1;
-  }
-}
 
 std::string EscapedName(const SyncId& id) {
   std::string out = id.name;
@@ -59,11 +27,11 @@ Result<SyncId> ParseSyncId(std::string_view id) {
                                 "\": want <namespace>.<name>");
   }
   SyncId out{std::string(id.substr(0, dot)), std::string(id.substr(dot + 1))};
-  if (!IsDnsLabel(out.ns)) {
+  if (!names::IsDns1123Label(out.ns)) {
     return InvalidArgumentError("live synchronization id \"" + std::string(id) +
                                 "\": namespace is not a DNS label");
   }
-  if (!IsDnsSubdomain(out.name)) {
+  if (!names::IsDns1123Subdomain(out.name)) {
     return InvalidArgumentError("live synchronization id \"" + std::string(id) +
                                 "\": name is not a DNS subdomain");
   }

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include "kubesync/core/names.h"
+
 namespace kubesync::labels {
 namespace {
 
@@ -78,26 +80,6 @@ bool IsQualifiedNamePart(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return IsAlnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
-// Lower-case RFC 1123 subdomain of at most 253 characters.
-bool IsDnsSubdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    std::size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63) return false;
-    for (char c : label) {
-      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
-        return false;
-      }
-    }
-    if (label.front() == '-' || label.back() == '-') return false;
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  return true;
-}
-
 std::optional<long long> ParseInt(const std::string& s) {
   if (s.empty()) return std::nullopt;
   errno = 0;
@@ -163,7 +145,7 @@ Status ValidateLabelKey(std::string_view key) {
   if (slash != std::string_view::npos) {
     const std::string_view prefix = key.substr(0, slash);
     name = key.substr(slash + 1);
-    if (!IsDnsSubdomain(prefix)) {
+    if (!names::IsDns1123Subdomain(prefix)) {
       return InvalidArgumentError("invalid label key \"" + std::string(key) +
                                   "\": prefix part must be a lowercase RFC 1123 subdomain");
     }

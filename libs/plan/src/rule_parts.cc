@@ -7,29 +7,11 @@
 #include <cstdint>
 #include <set>
 
+#include "kubesync/core/names.h"
 #include "kubesync/plan/parse.h"
 
 namespace kubesync::plan::internal {
 namespace {
-
-bool IsLowerDnsSubdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t dot = s.find('.', start);
-    const std::string_view label =
-        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (char c : label) {
-      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-            c == '-')) {
-        return false;
-      }
-    }
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
 
 // v1, v2, v1beta1, v2alpha3.
 bool IsApiVersion(std::string_view v) {
@@ -300,7 +282,7 @@ std::optional<GroupVersion> ParseGroupVersion(const json& obj, std::string_view 
                                        Quote(group->substr(0, slash)) + " and version " +
                                        Quote(group->substr(slash + 1)) + "?)");
       ok = false;
-    } else if (!group->empty() && !IsLowerDnsSubdomain(*group)) {
+    } else if (!group->empty() && !names::IsDns1123Subdomain(*group)) {
       d.Error(Join(path, "group"),
               "invalid API group " + Quote(*group) +
                   ": must be a lower-case DNS subdomain such as \"apps\", or \"\" for the core group");
