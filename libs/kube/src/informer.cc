@@ -10,14 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string ResourceVersionOf(const json& object) {
-  auto md = object.find("metadata");
-  if (md == object.end() || !md->is_object()) {
-    return "";
-  }
-  return md->value("resourceVersion", "");
-}
-
 }  // namespace
 
 Informer::Informer(Client& client, InformerOptions options, InformerHandlers handlers)
@@ -167,7 +159,7 @@ Status Informer::ListAndDiff() {
     }
     for (json& item : page->items) {
       std::string key = ObjectKey(item);
-      std::string rv = ResourceVersionOf(item);
+      std::string rv = meta::ResourceVersion(item);
       seen.insert(key);
       std::optional<StoreEntry> old = store_.Get(key);
       if (old && old->resource_version == rv) {

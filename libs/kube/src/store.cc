@@ -26,25 +26,7 @@ class HashAdapter : public nlohmann::detail::output_adapter_protocol<char> {
   uint64_t hash_ = 14695981039346656037ull;
 };
 
-std::string MetaString(const json& object, const char* field) {
-  if (!object.is_object()) {
-    return "";
-  }
-  auto md = object.find("metadata");
-  if (md == object.end() || !md->is_object()) {
-    return "";
-  }
-  auto it = md->find(field);
-  return it != md->end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 }  // namespace
-
-std::string ObjectKey(const json& object) {
-  std::string ns = MetaString(object, "namespace");
-  std::string name = MetaString(object, "name");
-  return ns.empty() ? name : ns + "/" + name;
-}
 
 uint64_t ContentHash(const json& object) {
   auto adapter = std::make_shared<HashAdapter>();
@@ -68,7 +50,7 @@ json KeyStub(const std::string& key, const std::string& resource_version) {
 
 std::optional<StoreEntry> Store::Upsert(const std::string& key, const json& object) {
   StoreEntry entry;
-  entry.resource_version = MetaString(object, "resourceVersion");
+  entry.resource_version = meta::ResourceVersion(object);
   entry.content_hash = ContentHash(object);
   if (mode_ == StoreMode::kFull) {
     entry.object = std::make_shared<const json>(object);

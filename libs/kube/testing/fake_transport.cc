@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "kubesync/kube/object_meta.h"
+
 namespace kubesync::kube::testing {
 namespace {
 
@@ -38,12 +40,6 @@ std::map<std::string, std::string> ParseQuery(const std::string& path) {
     start = amp + 1;
   }
   return out;
-}
-
-std::string Key(const json& object) {
-  const json& md = object["metadata"];
-  std::string ns = md.value("namespace", "");
-  return ns.empty() ? md.value("name", "") : ns + "/" + md.value("name", "");
 }
 
 }  // namespace
@@ -109,7 +105,7 @@ void FakeApiServer::Record(const std::string& type, const json& object) {
 
 std::string FakeApiServer::Put(json object) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string key = Key(object);
+  std::string key = ObjectKey(object);
   bool exists = objects_.count(key) != 0;
   ++rv_;
   object["metadata"]["resourceVersion"] = std::to_string(rv_);
@@ -122,7 +118,7 @@ std::string FakeApiServer::Put(json object) {
 
 bool FakeApiServer::Delete(const std::string& ns, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = objects_.find(ns.empty() ? name : ns + "/" + name);
+  auto it = objects_.find(ObjectKey(ns, name));
   if (it == objects_.end()) {
     return false;
   }

@@ -3,6 +3,7 @@
 
 #include "kubesync/kube/discovery.h"
 #include "kubesync/kube/errors.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/plan/plan.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/service/log_fields.h"
@@ -14,13 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string StringAt(const json& obj, const char* pointer) {
-  const json::json_pointer p(pointer);
-  return obj.contains(p) && obj[p].is_string() ? obj[p].get<std::string>() : std::string();
-}
-
 std::string ObjectName(const plan::Gvr& gvr, const std::string& ns, const std::string& name) {
-  return gvr.String() + " " + (ns.empty() ? name : ns + "/" + name);
+  return gvr.String() + " " + kube::ObjectKey(ns, name);
 }
 
 enum class Outcome { kPatched, kSkipped, kFailed };
@@ -102,8 +98,8 @@ class Runner {
     }
     logger_.Info("listed objects in cluster", {{"resource", gvr.String()}, {"count", list->items.size()}});
     for (const json& object : list->items) {
-      const std::string ns = api->namespaced ? StringAt(object, "/metadata/namespace") : std::string();
-      const std::string name = StringAt(object, "/metadata/name");
+      const std::string ns = api->namespaced ? kube::meta::Namespace(object) : std::string();
+      const std::string name = kube::meta::Name(object);
       if (!Selected(resource, object, ns, name, namespaces)) continue;
       if (options_.before_object) options_.before_object(object);
       ObjectResult result = RestoreObject(resource, ref, ns, name, object);

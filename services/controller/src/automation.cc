@@ -4,6 +4,7 @@
 // Ready condition instead of pretending to run.
 #include "conditions.h"
 #include "controller.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/plan/validate.h"
 
 namespace kubesync::controller {
@@ -12,7 +13,7 @@ using nlohmann::json;
 
 void Controller::ReconcileValidatedOnly(const std::string& resource, const std::string& ns, const std::string& name) {
   kube::Informer& informer = resource == "synchronizations" ? *synchronizations_ : *synchronization_plans_;
-  auto entry = informer.store().Get(ns + "/" + name);
+  auto entry = informer.store().Get(kube::ObjectKey(ns, name));
   if (!entry || !entry->object) return;
   const json object = *entry->object;
   const json meta = object.value("metadata", json::object());

@@ -8,6 +8,7 @@
 
 #include "conditions.h"
 #include "kubesync/admission/server.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/runtime/process_runtime.h"
 #include "kubesync/service/context.h"
 
@@ -18,11 +19,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kComponent = "controller";
-
-std::string KeyOf(const json& object) {
-  const json meta = object.value("metadata", json::object());
-  return meta.value("namespace", "") + "/" + meta.value("name", "");
-}
 
 // The directory of the running executable: component binaries are built beside it.
 std::string SelfDir() {
@@ -35,7 +31,7 @@ std::string SelfDir() {
 // status writes coming back, and re-reconciling on them would loop for as long as the
 // status keeps changing (objectsSynchronized, lastSyncTime). Periodic requeues refresh it.
 kube::InformerHandlers Enqueue(WorkQueue& queue, std::string prefix) {
-  auto add = [&queue, prefix](const json& object) { queue.Add(prefix + KeyOf(object)); };
+  auto add = [&queue, prefix](const json& object) { queue.Add(prefix + kube::ObjectKey(object)); };
   return {.on_add = [add](const json& o, bool) { add(o); },
           .on_update =
               [add](const json* old, const json& o) {

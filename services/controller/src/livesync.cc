@@ -3,6 +3,7 @@
 
 #include "conditions.h"
 #include "controller.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/plan/parse.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
@@ -14,8 +15,6 @@ using nlohmann::json;
 namespace {
 
 const json kNoObject = json::object();
-
-json Meta(const json& object) { return object.value("metadata", json::object()); }
 
 // The documented component names of spec.config.components and the binaries they run.
 struct ComponentBinary {
@@ -51,7 +50,7 @@ json StatusPatch(const json& old_status, const json& status) {
 void Controller::ReportLiveSyncStatus(const json& ls, json status) {
   const json old = ls.value("status", json());
   if (StableStatus(old) == StableStatus(status)) return;
-  const json meta = Meta(ls);
+  const json meta = kube::meta::Metadata(ls);
   auto r = management_->Patch({.group = std::string(kAutomationGroup),
                                .version = std::string(kApiVersion),
                                .resource = "livesynchronizations",
@@ -85,7 +84,7 @@ void Controller::ReconcileLiveSync(const std::string& ns, const std::string& nam
     return;
   }
   const json ls = *entry->object;
-  const int64_t generation = Meta(ls).value("generation", int64_t{0});
+  const int64_t generation = kube::meta::Metadata(ls).value("generation", int64_t{0});
   const std::string id = transform::LiveSynchronizationId(ns, name);
   LiveSyncState* state;
   {
@@ -243,7 +242,7 @@ void Controller::ReconcileLiveSync(const std::string& ns, const std::string& nam
 }
 
 void Controller::RefreshRunningStatus(const json& ls, LiveSyncState& state, json& status) {
-  const int64_t generation = Meta(ls).value("generation", int64_t{0});
+  const int64_t generation = kube::meta::Metadata(ls).value("generation", int64_t{0});
   const std::string now = Now();
   json& conditions = status["conditions"];
   auto st = runtime_->State(state.id);
@@ -369,7 +368,7 @@ void Controller::ReconcileCluster(const std::string& ns, const std::string& name
   auto entry = clusters_->store().Get(key);
   if (!entry || !entry->object) return;
   const json kc = *entry->object;
-  const int64_t generation = Meta(kc).value("generation", int64_t{0});
+  const int64_t generation = kube::meta::Metadata(kc).value("generation", int64_t{0});
   const json old_status = kc.value("status", json::object());
   json conditions = old_status.is_object() ? old_status.value("conditions", json::array()) : json::array();
   std::string version;

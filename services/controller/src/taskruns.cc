@@ -1,6 +1,7 @@
 // TaskRun reconciliation (see controller.h): one restorer run per TaskRun.
 #include "conditions.h"
 #include "controller.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
 
@@ -59,7 +60,7 @@ void Controller::ReconcileTaskRun(const std::string& destination_key, const std:
       finished_jobs_.erase(f);
     }
   }
-  auto entry = dest->taskruns->store().Get(ns + "/" + name);
+  auto entry = dest->taskruns->store().Get(kube::ObjectKey(ns, name));
   if (!entry || !entry->object) return;
   json tr = *entry->object;
   kube::Client& client = *dest->client;

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/kube/store.h"
 #include "kubesync/service/log_fields.h"
 
@@ -13,13 +14,6 @@ namespace kubesync::eventslistener {
 namespace {
 
 using nlohmann::json;
-
-const json& Metadata(const json& object) {
-  static const json kEmpty = json::object();
-  if (!object.is_object()) return kEmpty;
-  auto it = object.find("metadata");
-  return it != object.end() && it->is_object() ? *it : kEmpty;
-}
 
 std::string StringField(const json& object, const char* key) {
   auto it = object.find(key);
@@ -60,7 +54,7 @@ std::vector<plan::Gvr> WatchedResources(const plan::Plan& plan) {
 
 Result<proto::Event> MakeEvent(proto::EventType type, const plan::Gvr& gvr, const json& object,
                                std::string_view id, int64_t observed_at_unix_nanos) {
-  const json& meta = Metadata(object);
+  const json& meta = kube::meta::Metadata(object);
   proto::Event event;
   event.type = type;
   event.gvr = {gvr.group, gvr.version, gvr.resource};
@@ -80,7 +74,7 @@ Result<proto::Event> MakeEvent(proto::EventType type, const plan::Gvr& gvr, cons
 
 std::string MessageId(const proto::Event& event) {
   std::string who = event.uid;
-  if (who.empty()) who = event.namespace_.empty() ? event.name : event.namespace_ + "/" + event.name;
+  if (who.empty()) who = kube::ObjectKey(event.namespace_, event.name);
   return who + "/" + event.resource_version + "/" + std::string(proto::EventTypeName(event.type));
 }
 
@@ -151,7 +145,7 @@ bool EventsListener::WaitForSync(std::chrono::milliseconds timeout) const {
 
 void EventsListener::OnEvent(const plan::Gvr& gvr, proto::EventType type, const json& object,
                              const json* old_object, std::string_view msg_suffix) {
-  const json& meta = Metadata(object);
+  const json& meta = kube::meta::Metadata(object);
   const std::string ns = StringField(meta, "namespace");
   const std::string name = StringField(meta, "name");
   if (plan_.IsDefaultExcluded(gvr, ns, name)) {
@@ -293,7 +287,7 @@ Status EventsListener::SweepOnce() {
     if (it == targets.end()) return;
     const std::string ns = record.object_key.substr(second + 1, third - second - 1);
     const std::string name = record.object_key.substr(third + 1);
-    const std::string store_key = ns.empty() ? name : ns + "/" + name;
+    const std::string store_key = kube::ObjectKey(ns, name);
     if (it->second.informer->store().Get(store_key).has_value()) return;
     if (record.rv >= it->second.rv_number) return;  // recorded at or after this list: not ours to judge
     gone.push_back(record);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "kubesync/bus/subjects.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/transform/mark.h"
 #include "kubesync/transform/pipeline.h"
@@ -44,7 +45,7 @@ Processor::Processor(const plan::Plan& plan, ProcessorConfig config, SourceView&
 
 std::string Processor::MessageId(const proto::Event& event, std::string_view suffix) {
   std::string who = event.uid;
-  if (who.empty()) who = event.namespace_.empty() ? event.name : event.namespace_ + "/" + event.name;
+  if (who.empty()) who = kube::ObjectKey(event.namespace_, event.name);
   // "sync/" keeps it apart from the events message's own "<uid>/<rv>/<TYPE>": both live in
   // one stream, whose duplicate window would otherwise drop the sync message.
   std::string id = "sync/" + who + "/" + event.resource_version + "/" + std::string(proto::EventTypeName(event.type));
@@ -175,7 +176,7 @@ Result<std::optional<Outgoing>> Processor::ProcessObject(const proto::Event& eve
   }
   object["kind"] = kind;
 
-  std::string object_rv = StringMember(Member(object, "metadata"), "resourceVersion");
+  std::string object_rv = kube::meta::ResourceVersion(object);
   if (object_rv.empty()) object_rv = event.resource_version;
   transform::MarkInfo mark{config_.ls_namespace, config_.ls_name, event.uid, object_rv};
   Result<transform::Prepared> prepared =
@@ -236,15 +237,14 @@ Result<std::vector<Outgoing>> Processor::ReevaluateNamespace(const proto::Event&
     logger_.Debug("listed objects in cluster",
                   {{"sourceCluster", source_cluster_}, {"sourceObject", resource_field}, {"count", items->size()}});
     for (const json& item : *items) {
-      const json& meta = Member(item, "metadata");
       proto::Event obj_event;
       obj_event.type = proto::EventType::kResync;
       obj_event.gvr = {gvr.group, gvr.version, gvr.resource};
       obj_event.kind = StringMember(item, "kind");
       obj_event.namespace_ = ns;
-      obj_event.name = StringMember(meta, "name");
-      obj_event.uid = StringMember(meta, "uid");
-      obj_event.resource_version = StringMember(meta, "resourceVersion");
+      obj_event.name = kube::meta::Name(item);
+      obj_event.uid = kube::meta::Uid(item);
+      obj_event.resource_version = kube::meta::ResourceVersion(item);
       Result<uint64_t> rv = proto::ParseResourceVersion(obj_event.resource_version);
       if (!rv.ok() || obj_event.name.empty()) continue;
       if (plan_.IsDefaultExcluded(gvr, ns, obj_event.name)) continue;

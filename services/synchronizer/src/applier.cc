@@ -4,6 +4,7 @@
 
 #include "decision.h"
 #include "kubesync/kube/errors.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/transform/clean.h"
 #include "kubesync/transform/mark.h"
@@ -27,24 +28,6 @@ bool IsTransient(const Status& s) {
     return true;
   }
   return s.code() == Code::kPermissionDenied && s.message().find("terminat") != std::string::npos;
-}
-
-std::string_view StringAt(const json& obj, const char* section, std::string_view key) {
-  auto meta = obj.find("metadata");
-  if (meta == obj.end() || !meta->is_object()) return {};
-  auto sec = meta->find(section);
-  if (sec == meta->end() || !sec->is_object()) return {};
-  auto it = sec->find(std::string(key));
-  if (it == sec->end() || !it->is_string()) return {};
-  return it->get_ref<const std::string&>();
-}
-
-std::string_view MetaString(const json& obj, const char* key) {
-  auto meta = obj.find("metadata");
-  if (meta == obj.end() || !meta->is_object()) return {};
-  auto it = meta->find(key);
-  if (it == meta->end() || !it->is_string()) return {};
-  return it->get_ref<const std::string&>();
 }
 
 }  // namespace
@@ -265,7 +248,7 @@ Outcome Applier::Remove(Call& call) {
     // A reconciler DELETE_REQUEST names the source object it found gone; a destination copy
     // of a newer source object with the same name is not its business.
     if (*existing && ev.type == proto::EventType::kDeleteRequest && !ev.uid.empty() &&
-        StringAt(**existing, "annotations", transform::kSourceUidAnnotation) != ev.uid) {
+        kube::meta::Annotation(**existing, transform::kSourceUidAnnotation) != ev.uid) {
       return Outcome{Effect::kSkippedStale, {}};
     }
     DeleteAction action = DecideDelete(*existing, options_.id, rv);
@@ -292,9 +275,9 @@ Outcome Applier::Remove(Call& call) {
         // Only the copy we just read, as we read it: a replacement created meanwhile has
         // another uid, and a newer version written meanwhile (a replica sharing the
         // partition) another resourceVersion; either is a 409, then a re-read decides.
-        std::string uid(MetaString(**existing, "uid"));
+        std::string uid(kube::meta::Uid(**existing));
         if (!uid.empty()) options.precondition_uid = uid;
-        std::string version(MetaString(**existing, "resourceVersion"));
+        std::string version(kube::meta::ResourceVersion(**existing));
         if (!version.empty()) options.precondition_resource_version = version;
         call.Touch();
         auto deleted = destination_->Delete(call.Ref(), options);

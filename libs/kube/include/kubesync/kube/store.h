@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kubesync/kube/object_meta.h"  // ObjectKey
+
 namespace kubesync::kube {
 
 enum class StoreMode { kFull, kLean };
@@ -27,8 +29,6 @@ struct StoreEntry {
   std::shared_ptr<const nlohmann::json> object;  // null in lean mode
 };
 
-// "ns/name" or "name" from object.metadata.
-std::string ObjectKey(const nlohmann::json& object);
 // 64-bit FNV-1a of the object's compact JSON (the whole object, metadata included).
 uint64_t ContentHash(const nlohmann::json& object);
 // {"metadata":{"namespace":..,"name":..,"resourceVersion":..}} for a key (what lean-mode
