@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "kubesync/kube/errors.h"
+#include "kubesync/kube/pager.h"
 #include "rate_limiter.h"
 
 namespace kubesync::kube {
@@ -215,45 +216,28 @@ Result<ListPage> Client::ListOnePage(const ResourceRef& ref, const ListOptions& 
 }
 
 Result<ListResult> Client::List(const ResourceRef& ref, ListOptions options) {
-  const ListOptions first = options;
-  for (int restarts = 0;; ++restarts) {
-    ListResult result;
-    int64_t limit = options.limit;
-    options = first;
-    options.limit = limit;
-    Status failed;
-    while (true) {
-      Result<ListPage> page = ListOnePage(ref, options);
-      if (!page.ok()) {
-        failed = page.status();
-        break;
-      }
-      if (result.resource_version.empty()) {
-        result.resource_version = page->resource_version;
-        result.kind = page->kind;
-        result.api_version = page->api_version;
-      }
-      if (result.items.empty()) {
-        result.items = std::move(page->items);
-      } else {
-        for (auto& item : page->items) {
-          result.items.push_back(std::move(item));
+  ListResult result;
+  Status listed = ListPages(
+      *this, ref, std::move(options), [&result] { result = ListResult(); },
+      [&result](ListPage& page) {
+        if (result.resource_version.empty()) {
+          result.resource_version = page.resource_version;
+          result.kind = page.kind;
+          result.api_version = page.api_version;
         }
-      }
-      if (page->continue_token.empty()) {
-        return result;
-      }
-      options.continue_token = page->continue_token;
-    }
-    // A continue token can expire mid-way (compaction): start a fresh snapshot once, then
-    // fall back to one unpaged list like client-go's pager (ListPager.FullListIfExpired).
-    if (!IsGone(failed) || options.continue_token.empty() || restarts >= 2) {
-      return failed;
-    }
-    if (restarts == 1) {
-      options.limit = 0;
-    }
+        if (result.items.empty()) {
+          result.items = std::move(page.items);
+        } else {
+          for (auto& item : page.items) {
+            result.items.push_back(std::move(item));
+          }
+        }
+        return OkStatus();
+      });
+  if (!listed.ok()) {
+    return listed;
   }
+  return result;
 }
 
 Status Client::Watch(const ResourceRef& ref, const WatchOptions& options,

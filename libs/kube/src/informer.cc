@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "kubesync/kube/errors.h"
+#include "kubesync/kube/pager.h"
 
 namespace kubesync::kube {
 namespace {
@@ -135,29 +136,18 @@ Status Informer::ListAndDiff() {
   std::unordered_set<std::string> seen;
   std::string list_rv;
   bool initial = !synced_.load();
-  int restarts = 0;
-  while (true) {
-    Result<ListPage> page = client_.ListOnePage(options_.resource, lo);
-    if (!page.ok()) {
-      if (IsGone(page.status()) && !lo.continue_token.empty() && restarts++ < 2) {
-        // Continue token expired mid-list: start a new snapshot (already applied pages only
-        // moved objects forward; the diff below runs against the complete new one). If it
-        // expires again, fall back to one unpaged list, as client-go's pager does
-        // (ListPager.FullListIfExpired).
-        lo.continue_token.clear();
-        if (restarts == 2) {
-          lo.limit = 0;
-        }
-        seen.clear();
-        list_rv.clear();
-        continue;
-      }
-      return page.status();
-    }
+  // A continue token that expires mid-list starts a new snapshot (ListPages, pager.h):
+  // already applied pages only moved objects forward; the diff below runs against the
+  // complete new one.
+  auto restart = [&] {
+    seen.clear();
+    list_rv.clear();
+  };
+  Status listed = ListPages(client_, options_.resource, lo, restart, [&](ListPage& page) -> Status {
     if (list_rv.empty()) {
-      list_rv = page->resource_version;
+      list_rv = page.resource_version;
     }
-    for (json& item : page->items) {
+    for (json& item : page.items) {
       std::string key = ObjectKey(item);
       std::string rv = meta::ResourceVersion(item);
       seen.insert(key);
@@ -174,14 +164,12 @@ Status Informer::ListAndDiff() {
         NotifyUpdate(key, *old, item);
       }
     }
-    if (page->continue_token.empty()) {
-      break;
-    }
-    lo.continue_token = page->continue_token;
-    if (stop_.load()) {
+    if (!page.continue_token.empty() && stop_.load()) {
       return CancelledError("informer stopped");
     }
-  }
+    return OkStatus();
+  });
+  KS_RETURN_IF_ERROR(listed);
   for (const std::string& key : store_.Keys()) {
     if (seen.count(key) != 0) {
       continue;
