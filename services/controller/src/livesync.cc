@@ -3,6 +3,7 @@
 
 #include "conditions.h"
 #include "controller.h"
+#include "kubesync/kube/namespaces.h"
 #include "kubesync/kube/object_meta.h"
 #include "kubesync/plan/parse.h"
 #include "kubesync/recovery/task.h"
@@ -294,13 +295,7 @@ Status Controller::EnsureTask(kube::Client& destination, const json& task) {
   const std::string ns = meta.value("namespace", "");
   const std::string name = meta.value("name", "");
   // The namespace may not exist in the destination yet.
-  auto got_ns = destination.Get({.group = "", .version = "v1", .resource = "namespaces", .name = ns});
-  if (!got_ns.ok()) {
-    if (got_ns.status().code() != Code::kNotFound) return got_ns.status();
-    auto created = destination.Create({.group = "", .version = "v1", .resource = "namespaces"},
-                                      {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
-    if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
-  }
+  KS_RETURN_IF_ERROR(kube::EnsureNamespace(destination, ns));
   const kube::ResourceRef ref{.group = std::string(recovery::kTaskGroup),
                               .version = std::string(recovery::kTaskVersion),
                               .resource = std::string(recovery::kTasksResource),

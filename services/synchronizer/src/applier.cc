@@ -4,6 +4,7 @@
 
 #include "decision.h"
 #include "kubesync/kube/errors.h"
+#include "kubesync/kube/namespaces.h"
 #include "kubesync/kube/object_meta.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/transform/clean.h"
@@ -345,22 +346,19 @@ std::optional<Outcome> Applier::EnsureNamespace(Call& call) {
     }
   }
   labels[std::string(transform::kManagedByLabel)] = transform::LabelValueForId(options_.id);
-  json body = {{"apiVersion", "v1"},
-               {"kind", "Namespace"},
-               {"metadata",
-                {{"name", ns},
-                 {"labels", std::move(labels)},
-                 {"annotations", {{std::string(transform::kLiveSynchronizationAnnotation), owner}}}}}};
+  json body = kube::NamespaceObject(ns, std::move(labels),
+                                    {{std::string(transform::kLiveSynchronizationAnnotation), owner}});
   call.Touch();
-  auto created = destination_->Create(kube::ResourceRef{"", "v1", "namespaces", "", ""}, body,
-                                      {.field_manager = options_.field_manager});
-  if (created.ok()) {
-    fields["destinationObject"] = service::ObjectRef(kNamespacesGvr, *created);
-    logger_.Info("namespace created in cluster", fields);
-  } else if (kube::IsAlreadyExists(created.status())) {
-    logger_.Info("namespace already exists in cluster", fields);
-  } else {
+  Result<std::optional<json>> created =
+      kube::CreateNamespace(*destination_, body, {.field_manager = options_.field_manager});
+  if (!created.ok()) {
     return Failure(call, "error creating namespace in cluster", created.status());
+  }
+  if (created->has_value()) {
+    fields["destinationObject"] = service::ObjectRef(kNamespacesGvr, **created);
+    logger_.Info("namespace created in cluster", fields);
+  } else {
+    logger_.Info("namespace already exists in cluster", fields);
   }
   std::lock_guard<std::mutex> lock(mu_);
   known_namespaces_.insert(ns);
