@@ -46,7 +46,12 @@ labels::Selector SelectorFromString(const json& parent, std::string_view key, st
     d.Error(Join(path, key), parsed.status().message());
     return {};
   }
-  return Canonical(*parsed);
+  auto canonical = Canonical(*parsed);
+  if (!canonical.ok()) {
+    d.Error(Join(path, key), canonical.status().message());
+    return {};
+  }
+  return *canonical;
 }
 
 }  // namespace

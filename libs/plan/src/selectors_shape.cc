@@ -187,8 +187,8 @@ void ParseSelectorsConfig(const json& config, std::string_view path, Plan& plan,
     for (const auto& t : ParseTarget(*target, Join(at, "target"), d)) {
       Rule rule;
       rule.gvr = t.gvr;
-      rule.selector = AndSelectors(global_obj.labels, obj.labels);
-      rule.namespace_selector = AndSelectors(global_ns.labels, ns.labels);
+      rule.selector = AndSelectors(global_obj.labels, obj.labels, Join(at, "objectSelector"), d);
+      rule.namespace_selector = AndSelectors(global_ns.labels, ns.labels, Join(at, "namespaceSelector"), d);
       rule.include_names = obj.include_names;
       rule.exclude_names = obj.exclude_names;
       rule.source = t.source;
@@ -204,8 +204,8 @@ void ParseSelectorsConfig(const json& config, std::string_view path, Plan& plan,
     for (const Transformation& t : transformations) {
       if (!Covers(t, rule.gvr)) continue;
       Rule narrowed = rule;
-      narrowed.namespace_selector = AndSelectors(rule.namespace_selector, t.namespace_selector);
-      narrowed.selector = AndSelectors(rule.selector, t.object_selector);
+      narrowed.namespace_selector = AndSelectors(rule.namespace_selector, t.namespace_selector, t.source, d);
+      narrowed.selector = AndSelectors(rule.selector, t.object_selector, t.source, d);
       narrowed.transformation = t.patch;
       if (narrowed.namespace_selector.String() == plain_ns && narrowed.selector.String() == plain_obj) {
         rule.transformation = t.patch;  // selects all the rule selects: no split needed
