@@ -26,7 +26,8 @@ bool IsDns1123Subdomain(std::string_view s) {
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = s.find('.', start);
-    if (!IsDns1123Label(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start))) {
+    if (!IsDns1123Label(
+            s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start))) {
       return false;
     }
     if (dot == std::string_view::npos) {

@@ -7,28 +7,12 @@
 #include <vector>
 
 #include "kubesync/testsupport/process.h"
+#include "sample_plan.h"
 
 namespace kubesync::service {
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kPlanYaml = R"(apiVersion: automation.astronetes.io/v1alpha1
-kind: LiveSynchronization
-metadata:
-  name: sample
-  namespace: dr-config
-spec:
-  plugin: kubernetes-objects-to-kubernetes
-  config:
-    sourceName: source
-    destinationName: destination
-    replication:
-      resources:
-      - group: apps
-        version: v1
-        resource: deployments
-)";
 
 // Runs `component` with argv = {"test", args...}.
 int RunWith(const Component& component, std::vector<std::string> args,

@@ -9,31 +9,12 @@
 #include "kubesync/service/options.h"
 #include "kubesync/service/shutdown.h"
 #include "kubesync/testsupport/process.h"
+#include "sample_plan.h"
 
 namespace kubesync::service {
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kPlanYaml = R"(apiVersion: automation.astronetes.io/v1alpha1
-kind: LiveSynchronization
-metadata:
-  name: sample
-  namespace: dr-config
-spec:
-  plugin: kubernetes-objects-to-kubernetes
-  config:
-    sourceName: source
-    destinationName: destination
-    components:
-      processor:
-        logLevel: debug
-    replication:
-      resources:
-      - group: apps
-        version: v1
-        resource: deployments
-)";
 
 TEST(OptionsTest, ParsesEveryCommonFlag) {
   CLI::App app;
