@@ -19,6 +19,12 @@ Informer::Informer(Client& client, InformerOptions options, InformerHandlers han
       handlers_(std::move(handlers)),
       store_(options_.store_mode) {
   options_.resource.name.clear();
+  if (options_.clock == nullptr) {
+    options_.clock = &SystemClock::Get();
+  }
+  if (!options_.random) {
+    options_.random = [engine = std::mt19937_64{std::random_device{}()}]() mutable { return engine(); };
+  }
 }
 
 Informer::~Informer() {
@@ -86,7 +92,7 @@ void Informer::Run() {
       backoff.Reset();
     }
     bool saw_events = false;
-    auto watch_start = std::chrono::steady_clock::now();
+    const MonoTime watch_start = options_.clock->SteadyNow();
     Status s = WatchOnce(&saw_events);
     if (stop_.load()) {
       break;
@@ -97,7 +103,7 @@ void Informer::Run() {
     if (s.ok()) {
       // Clean end of stream: resume from the last RV. A server that keeps closing at once
       // without sending anything gets a backoff instead of a hot loop.
-      if (!saw_events && std::chrono::steady_clock::now() - watch_start < std::chrono::seconds(1)) {
+      if (!saw_events && options_.clock->SteadyNow() - watch_start < std::chrono::seconds(1)) {
         SleepUnlessStopped(backoff.Next());
       }
       continue;
@@ -232,15 +238,14 @@ void Informer::Apply(WatchEvent&& event) {
 }
 
 Status Informer::WatchOnce(bool* saw_events) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
   WatchOptions wo;
   wo.label_selector = options_.label_selector;
   wo.field_selector = options_.field_selector;
   wo.resource_version = last_resource_version();
   wo.allow_bookmarks = true;
   auto min = options_.min_watch_timeout.count();
-  wo.timeout =
-      std::chrono::seconds(min + static_cast<long>(rng() % static_cast<uint64_t>(std::max<long>(1, min))));
+  wo.timeout = std::chrono::seconds(
+      min + static_cast<long>(options_.random() % static_cast<uint64_t>(std::max<long>(1, min))));
   wo.idle_timeout = options_.watch_idle_timeout;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -164,6 +164,11 @@ void FakeApiServer::ExpireContinueTokens(int count) {
   expire_continue_ = count;
 }
 
+std::vector<std::string> FakeApiServer::watch_timeouts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return watch_timeouts_;
+}
+
 std::vector<int64_t> FakeApiServer::list_limits() const {
   std::lock_guard<std::mutex> lock(mu_);
   return list_limits_;
@@ -276,6 +281,7 @@ Result<HttpResponse> FakeApiServer::Stream(const HttpRequest& request, const Bod
     return *fault;
   }
   ++watches_;
+  watch_timeouts_.push_back(query["timeoutSeconds"]);
   HttpResponse ok;
   ok.status = 200;
   std::string rv_param = query["resourceVersion"];

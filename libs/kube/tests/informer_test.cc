@@ -145,6 +145,29 @@ TEST(InformerTest, ListsInPagesThenFollowsTheWatch) {
   EXPECT_TRUE(view.errors().empty()) << view.errors()[0];
 }
 
+TEST(InformerTest, WatchTimeoutsComeFromTheInjectedRandomness) {
+  auto server = std::make_shared<FakeApiServer>();
+  server->Put(Cm("cm0", "a"));
+  Client client(server, NoRetry());
+  View view;
+  InformerOptions options = TestOptions();
+  options.min_watch_timeout = std::chrono::seconds(300);
+  std::vector<uint64_t> draws = {7, 301, 299};  // each taken modulo 300, added to 300
+  size_t next = 0;
+  options.random = [&draws, &next] { return draws[next++ % draws.size()]; };
+  Informer informer(client, options, view.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(5)));
+  ASSERT_TRUE(WaitFor([&] { return server->watches() >= 1; }, std::chrono::seconds(5)));
+  server->DropWatches();
+  ASSERT_TRUE(WaitFor([&] { return server->watches() >= 2; }, std::chrono::seconds(5)));
+  informer.Stop();
+  std::vector<std::string> timeouts = server->watch_timeouts();
+  ASSERT_GE(timeouts.size(), 2u);
+  EXPECT_EQ(timeouts[0], "307");
+  EXPECT_EQ(timeouts[1], "301");
+}
+
 TEST(InformerTest, ResumesFromTheLastVersionAfterADroppedWatch) {
   auto server = std::make_shared<FakeApiServer>();
   server->Put(Cm("a", "1"));

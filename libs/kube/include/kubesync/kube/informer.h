@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "kubesync/core/backoff.h"
+#include "kubesync/core/clock.h"
 #include "kubesync/core/log.h"
 #include "kubesync/kube/client.h"
 #include "kubesync/kube/store.h"
@@ -56,6 +57,11 @@ struct InformerOptions {
   std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(5)};
   BackoffPolicy backoff = {std::chrono::milliseconds(200), std::chrono::milliseconds(30'000), 2.0, 0.2};
   std::optional<log::Logger> logger;
+  // Time and randomness, injected so tests can drive them. `clock` null means the system
+  // clock; `random` empty means an engine seeded once from std::random_device. `random` is
+  // called from the informer's thread only.
+  const Clock* clock = nullptr;
+  std::function<uint64_t()> random;
 };
 
 struct InformerStats {

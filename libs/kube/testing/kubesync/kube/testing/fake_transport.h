@@ -70,6 +70,8 @@ class FakeApiServer final : public Transport {
   // The `limit` of every LIST request so far (0 = none).
   std::vector<int64_t> list_limits() const;
   int watches() const;
+  // The `timeoutSeconds` of every watch request so far ("" = none).
+  std::vector<std::string> watch_timeouts() const;
 
   Result<HttpResponse> Do(const HttpRequest& request) override;
   Result<HttpResponse> Stream(const HttpRequest& request, const BodyCallback& on_body,
@@ -99,6 +101,7 @@ class FakeApiServer final : public Transport {
   std::vector<Fault> faults_;
   int expire_continue_ = 0;
   std::vector<int64_t> list_limits_;
+  std::vector<std::string> watch_timeouts_;
   int open_watches_ = 0;
   int lists_ = 0;
   int watches_ = 0;
