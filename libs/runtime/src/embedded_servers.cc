@@ -99,7 +99,7 @@ Result<int> ProcessRuntime::StartServer(ServerConfig config) {
         return pid.status();
       }
       server->proc.pid = *pid;
-      server->proc.started = SteadyClock::now();
+      server->proc.started = options_.clock->SteadyNow();
       return OkStatus();
     }));
     // Unsupervised until ready: only this thread looks at the pid.

@@ -138,7 +138,7 @@ void ProcessRuntime::Emit(const std::vector<Event>& events) const {
 
 Status ProcessRuntime::SpawnProc(Proc& proc, EventKind kind, std::vector<Event>& events) {
   auto pid = Spawn(proc.request);
-  const auto now = SteadyClock::now();
+  const auto now = options_.clock->SteadyNow();
   if (!pid.ok()) {
     ++proc.failures_in_row;
     proc.last_exit = "spawn failed";
@@ -169,7 +169,7 @@ Status ProcessRuntime::SpawnProc(Proc& proc, EventKind kind, std::vector<Event>&
 }
 
 void ProcessRuntime::AfterExit(Proc& proc, int wait_status, bool is_job, std::vector<Event>& events) {
-  const auto now = SteadyClock::now();
+  const auto now = options_.clock->SteadyNow();
   const auto uptime = std::chrono::duration_cast<milliseconds>(now - proc.started);
   proc.pid = 0;
   proc.last_exit = DescribeWaitStatus(wait_status);
@@ -196,7 +196,7 @@ void ProcessRuntime::AfterExit(Proc& proc, int wait_status, bool is_job, std::ve
 }
 
 void ProcessRuntime::Poll(std::vector<Event>& events) {
-  const auto now = SteadyClock::now();
+  const auto now = options_.clock->SteadyNow();
   auto supervise = [&](Proc& proc) {
     if (proc.pid > 0 && HasExited(proc.pid)) {
       AfterExit(proc, Reap(proc.pid), /*is_job=*/false, events);
@@ -483,7 +483,7 @@ Status ProcessRuntime::RunJob(const JobSpec& job) {
       return pid.status().Annotate("job " + job.id);
     }
     proc.pid = *pid;
-    proc.started = SteadyClock::now();
+    proc.started = options_.clock->SteadyNow();
     it->second = std::move(proc);
     return OkStatus();
   });

@@ -68,7 +68,7 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
 class ProcessRuntime final : public Runtime {
  public:
   ProcessRuntime(ProcessRuntimeOptions options, EventSink sink)
-      : options_(std::move(options)), sink_(std::move(sink)) {}
+      : options_(WithClock(std::move(options))), sink_(std::move(sink)) {}
   ~ProcessRuntime() override;
 
   Status Init();
@@ -109,6 +109,13 @@ class ProcessRuntime final : public Runtime {
 
   // Starts an embedded server on a free port and waits until it answers its probe.
   Result<int> StartServer(ServerConfig config);
+
+  static ProcessRuntimeOptions WithClock(ProcessRuntimeOptions options) {
+    if (options.clock == nullptr) {
+      options.clock = &SystemClock::Get();
+    }
+    return options;
+  }
 
   const ProcessRuntimeOptions options_;
   const EventSink sink_;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "kubesync/core/testing/fake_clock.h"
 #include "kubesync/testsupport/process.h"
 #include "runtime_test_util.h"
 
@@ -168,6 +169,26 @@ TEST_F(ProcessRuntimeTest, KilledChildRestartsWithBackoff) {
     EXPECT_GE(delay, want[i]) << "restart " << i;
   }
   EXPECT_TRUE(runtime->State(spec.id)->healthy);
+}
+
+TEST_F(ProcessRuntimeTest, RestartsAreScheduledOnTheInjectedClock) {
+  kubesync::testing::FakeClock clock;
+  ProcessRuntimeOptions options = Options();
+  options.clock = &clock;
+  options.restart_initial = std::chrono::hours(1);  // never within the test on a real clock
+  options.restart_max = std::chrono::hours(2);
+  auto runtime = Start(options);
+  ASSERT_NE(runtime, nullptr);
+  ComponentSetSpec spec = Spec();
+  spec.components = {{"processor", 1, "", {}}};
+  ASSERT_TRUE(runtime->Apply(spec).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllRunning(*runtime, spec.id, 1); }));
+
+  ASSERT_EQ(::kill(Pids(*runtime, spec.id)[0], SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return recorder_.Count(EventKind::kExited) == 1; }));
+  clock.Advance(std::chrono::hours(3));  // past the hour of backoff (+-20% jitter)
+  ASSERT_TRUE(WaitFor([&] { return recorder_.Count(EventKind::kRestarted) == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return AllRunning(*runtime, spec.id, 1); }));
 }
 
 TEST_F(ProcessRuntimeTest, BackoffResetsAfterAStableRun) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "kubesync/core/clock.h"
 #include "kubesync/core/status.h"
 #include "kubesync/runtime/runtime.h"
 
@@ -29,6 +30,9 @@ struct ProcessRuntimeOptions {
   std::chrono::milliseconds stable_after{10000};
   // How long to wait for an embedded server to answer.
   std::chrono::milliseconds server_start_timeout{15000};
+  // The time restarts are scheduled and uptimes measured by; null = the system clock. It
+  // must outlive the runtime. (Waiting for an embedded server to answer uses real time.)
+  const Clock* clock = nullptr;
 };
 
 // Creates work_dir, starts the monitor thread and the embedded servers, waiting until they
