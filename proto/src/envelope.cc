@@ -190,6 +190,7 @@ Result<std::string> Encode(const Event& input) {
   wire.set_old_object_json(event.old_object_json);
   wire.set_namespace_selected(event.namespace_selected);
   wire.set_namespace_labels_json(event.namespace_labels_json);
+  wire.set_verify_destination(event.verify_destination);
   std::string out;
   if (!wire.SerializeToString(&out)) {
     return InternalError("envelope: serialization failed");
@@ -225,6 +226,7 @@ Result<Event> Decode(std::string_view payload) {
   event.old_object_json = std::move(*wire.mutable_old_object_json());
   event.namespace_selected = wire.namespace_selected();
   event.namespace_labels_json = std::move(*wire.mutable_namespace_labels_json());
+  event.verify_destination = wire.verify_destination();
   KS_RETURN_IF_ERROR(Validate(event));
   return event;
 }

@@ -24,6 +24,7 @@ Event SampleEvent() {
   e.old_object_json = R"({"kind":"Deployment"})";
   e.namespace_selected = true;
   e.namespace_labels_json = R"({"env":"pre"})";
+  e.verify_destination = true;
   return e;
 }
 

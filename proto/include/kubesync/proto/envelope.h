@@ -51,6 +51,7 @@ struct Event {
   std::string old_object_json;  // optional
   bool namespace_selected = false;  // the object's Namespace is itself replicated
   std::string namespace_labels_json;  // optional: the source Namespace's labels, for creating it
+  bool verify_destination = false;    // reconciler: compare the destination's actual content
   friend bool operator==(const Event&, const Event&) = default;
 };
 
