@@ -100,10 +100,24 @@ Result<std::vector<Outgoing>> Processor::Process(const proto::Event& event) {
     }
     KS_ASSIGN_OR_RETURN(out, ReevaluateNamespace(event, ns_object));
   }
+  // What the reconciler sends was already decided against the plan: a DELETE_REQUEST may
+  // name a copy of a resource the plan no longer has (its rule was removed), which only
+  // the reconciler, listing the destination, can find. Its messages carry their own
+  // Nats-Msg-Id suffix, so the stream's duplicate window never swallows a repair of an
+  // object whose version went through before.
+  const std::string suffix =
+      event.verify_destination ? "reconcile-" + std::to_string(event.observed_at_unix_nanos) : std::string();
+  if (event.type == proto::EventType::kDeleteRequest) {
+    KS_ASSIGN_OR_RETURN(Outgoing del, Deleted(event, suffix));
+    // The destination copy as the reconciler judged it (its uid and resourceVersion).
+    del.event.object_json = event.object_json;
+    out.push_back(std::move(del));
+    return out;
+  }
   if (!in_plan) return out;
 
-  if (event.type == proto::EventType::kDeleted || event.type == proto::EventType::kDeleteRequest) {
-    KS_ASSIGN_OR_RETURN(Outgoing del, Deleted(event, ""));
+  if (event.type == proto::EventType::kDeleted) {
+    KS_ASSIGN_OR_RETURN(Outgoing del, Deleted(event, suffix));
     out.push_back(std::move(del));
     return out;
   }
@@ -116,7 +130,8 @@ Result<std::vector<Outgoing>> Processor::Process(const proto::Event& event) {
   if (namespace_selectors_ && !event.namespace_.empty() && !is_namespace) {
     KS_ASSIGN_OR_RETURN(namespace_labels, source_.NamespaceLabels(event.namespace_));
   }
-  KS_ASSIGN_OR_RETURN(std::optional<Outgoing> one, ProcessObject(event, object, namespace_labels, Origin::kEvent, ""));
+  KS_ASSIGN_OR_RETURN(std::optional<Outgoing> one,
+                      ProcessObject(event, object, namespace_labels, Origin::kEvent, suffix));
   if (one.has_value()) out.push_back(std::move(*one));
   return out;
 }

@@ -9,6 +9,10 @@
 //                                              live copy (Redis record), else nothing
 //   DELETED                                 -> DELETED (the synchronizer deletes only what
 //                                              this LiveSynchronization manages)
+//   DELETE_REQUEST (from the reconciler)    -> DELETE_REQUEST, even for a resource the plan
+//                                              no longer has (a removed rule's copies)
+//   verify_destination set (reconciler)     -> kept on the sync message, whose Nats-Msg-Id
+//                                              gets the suffix "reconcile-<observed at>"
 //   MODIFIED Namespace (namespace selectors) -> every object of every rule resource in it is
 //                                              evaluated again with the new labels
 //   resource not in the plan / excluded     -> nothing

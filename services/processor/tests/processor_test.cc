@@ -158,6 +158,42 @@ TEST_F(ProcessorTest, SelectedDeploymentIsTransformedMarkedAndRouted) {
   EXPECT_EQ(o.msg_id, "sync/uid-web/10/ADDED");
 }
 
+TEST_F(ProcessorTest, ReconcilerMessagesKeepTheirFlagAndGetTheirOwnMessageId) {
+  proto::Event repair = Ev(proto::EventType::kResync, kDeployments, Deploy("web", "10", {{"dr", "on"}}));
+  repair.verify_destination = true;
+  repair.observed_at_unix_nanos = 1234;
+  auto out = MustProcess(repair);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].event.verify_destination);
+  EXPECT_EQ(json::parse(out[0].event.object_json)["spec"]["replicas"], 0);  // transformed once, here
+  // Not swallowed by the stream's duplicate window after the listener's own RESYNC.
+  EXPECT_EQ(out[0].msg_id, "sync/uid-web/10/RESYNC/reconcile-1234");
+}
+
+TEST_F(ProcessorTest, DeleteRequestOfAResourceNoLongerInThePlanIsForwarded) {
+  // The rule for this resource was removed: only the reconciler finds its copies.
+  proto::Event request;
+  request.type = proto::EventType::kDeleteRequest;
+  request.gvr = {"batch", "v1", "cronjobs"};
+  request.namespace_ = "shop";
+  request.name = "nightly";
+  request.uid = "uid-nightly";
+  request.resource_version = "99";
+  request.resource_version_number = 99;
+  request.live_synchronization_id = "dr.live";
+  request.verify_destination = true;
+  request.observed_at_unix_nanos = 7;
+  auto out = MustProcess(request);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event.type, proto::EventType::kDeleteRequest);
+  EXPECT_EQ(out[0].event.uid, "uid-nightly");
+  EXPECT_EQ(out[0].msg_id, "sync/uid-nightly/99/DELETE_REQUEST/reconcile-7");
+  // A plain DELETED of a resource outside the plan is still dropped.
+  request.type = proto::EventType::kDeleted;
+  request.verify_destination = false;
+  EXPECT_TRUE(MustProcess(request).empty());
+}
+
 TEST_F(ProcessorTest, OutOfScopeObjectsProduceNothingUnlessTheyWereSynced) {
   const proto::Event added = Ev(proto::EventType::kAdded, kDeployments, Deploy("other", "11", {{"dr", "off"}}));
   EXPECT_TRUE(MustProcess(added).empty());

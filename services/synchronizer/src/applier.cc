@@ -155,7 +155,16 @@ Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void(
 Outcome Applier::Upsert(Call& call) {
   const proto::Event& ev = call.event;
   call.Touch();
-  auto check = state_->Check(options_.id, call.key, ev.resource_version_number, call.hash);
+  Result<state::CheckResult> check = state::CheckResult{};
+  if (ev.verify_destination) {
+    // The reconciler found the destination missing this object or holding other content
+    // (a copy edited or deleted by hand), which neither the Redis record nor the copy's
+    // hash annotation can tell: only an older version than the one recorded is skipped,
+    // the destination itself decides the rest.
+    check = VerifyCheck(call);
+  } else {
+    check = state_->Check(options_.id, call.key, ev.resource_version_number, call.hash);
+  }
   if (!check.ok()) return Failure(call, "error reading object state", check.status());
   if (check->cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
   if (check->cas == state::CasResult::kUnchanged) {
@@ -174,8 +183,8 @@ Outcome Applier::Upsert(Call& call) {
     if (!create_first) existing = Read(call);
     create_first = false;
     if (!existing.ok()) return Failure(call, "error getting object from cluster", existing.status());
-    WriteAction action =
-        DecideWrite(*existing, call.desired, call.hash, options_.id, call.gvr, ev.resource_version_number);
+    WriteAction action = DecideWrite(*existing, call.desired, call.hash, options_.id, call.gvr,
+                                     ev.resource_version_number, ev.verify_destination);
     switch (action) {
       case WriteAction::kSkipNewer:
         return Outcome{Effect::kSkippedStale, {}};
@@ -234,6 +243,22 @@ Outcome Applier::Upsert(Call& call) {
                               std::to_string(options_.max_conflict_retries + 1) + " conflicting writes"));
 }
 
+Result<state::CheckResult> Applier::VerifyCheck(Call& call) {
+  call.Touch();
+  KS_ASSIGN_OR_RETURN(std::optional<state::ObjectRecord> record, state_->Get(options_.id, call.key));
+  state::CheckResult out;
+  // The reconciler saw the destination: mostly a copy to repair, so read first (a create
+  // that answers AlreadyExists would be a wasted write request).
+  out.live_copy = true;
+  if (record.has_value()) {
+    const uint64_t rv = call.event.resource_version_number;
+    // A tombstone at this version is a delete at or after it; a live record at it is the
+    // version the reconciler wants verified.
+    if (record->rv > rv || (record->deleted && record->rv == rv)) out.cas = state::CasResult::kStale;
+  }
+  return out;
+}
+
 Outcome Applier::Remove(Call& call) {
   const proto::Event& ev = call.event;
   const uint64_t rv = ev.resource_version_number;
@@ -251,6 +276,15 @@ Outcome Applier::Remove(Call& call) {
     if (*existing && ev.type == proto::EventType::kDeleteRequest && !ev.uid.empty() &&
         kube::meta::Annotation(**existing, transform::kSourceUidAnnotation) != ev.uid) {
       return Outcome{Effect::kSkippedStale, {}};
+    }
+    // It also carries the copy as it judged it: anything written to it since (the pipeline
+    // or a person) is newer than that judgement, and the next pass judges again.
+    if (*existing && ev.type == proto::EventType::kDeleteRequest && !ev.object_json.empty()) {
+      const json seen = json::parse(ev.object_json, nullptr, /*allow_exceptions=*/false);
+      if (seen.is_object() && (MetaString(seen, "uid") != MetaString(**existing, "uid") ||
+                               MetaString(seen, "resourceVersion") != MetaString(**existing, "resourceVersion"))) {
+        return Outcome{Effect::kSkippedStale, {}};
+      }
     }
     DeleteAction action = DecideDelete(*existing, options_.id, rv);
     switch (action) {

@@ -5,6 +5,10 @@
 //   update (transform::ForUpdate; 409 -> re-read and retry) / delete (only objects this
 //   LiveSynchronization manages, uid precondition) -> Redis commit + counter -> the
 //   caller acks.
+// A reconciler's message (verify_destination) replaces the Redis check by a read of the
+// record that only refuses older versions, and "unchanged" then needs the destination's
+// actual content to match (a copy edited by hand is written again); its DELETE_REQUEST
+// deletes only the copy it judged (same uid and resourceVersion).
 // The Applier never acks itself: it returns what to do with the message, so a crash at
 // any point leaves the message unacked and it is applied again (idempotently).
 //
@@ -84,6 +88,9 @@ class Applier {
 
   Outcome Upsert(Call& call);
   Outcome Remove(Call& call);
+  // For a reconciler's message (verify_destination): kStale only when Redis records a newer
+  // version (or a delete at this one); never kUnchanged.
+  Result<state::CheckResult> VerifyCheck(Call& call);
   // OK when the namespace exists (or was created); otherwise the Outcome to return.
   std::optional<Outcome> EnsureNamespace(Call& call);
   // The destination object, nullopt when not found; an error Outcome otherwise.

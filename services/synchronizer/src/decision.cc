@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "kubesync/transform/classify.h"
+#include "kubesync/transform/drift.h"
 #include "kubesync/transform/mark.h"
 
 namespace kubesync::synchronizer {
@@ -52,7 +53,7 @@ uint64_t MarkedSourceVersion(const nlohmann::json& existing) {
 
 WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlohmann::json& desired,
                         std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr,
-                        uint64_t event_rv) {
+                        uint64_t event_rv, bool verify_content) {
   if (!existing) return WriteAction::kCreate;
   if (!transform::IsManagedBy(*existing, id)) return WriteAction::kRefuseUnmanaged;
   if (event_rv > 0 && MarkedSourceVersion(*existing) > event_rv) return WriteAction::kSkipNewer;
@@ -64,7 +65,9 @@ WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlo
   // The destination already has this content (e.g. written before a crash that lost the
   // Redis commit, or by a redelivered message): nothing to write.
   if (!desired_hash.empty() && transform::RecordedContentHash(*existing) == desired_hash) {
-    return WriteAction::kSkipUnchanged;
+    if (!verify_content) return WriteAction::kSkipUnchanged;
+    const std::string hash(desired_hash);
+    return transform::Drifted(*existing, desired, hash, gvr) ? WriteAction::kUpdate : WriteAction::kSkipUnchanged;
   }
   return WriteAction::kUpdate;
 }

@@ -35,9 +35,12 @@ std::string_view DeleteActionName(DeleteAction action);
 // LiveSynchronization "<namespace>.<name>"; `event_rv` the event's source resourceVersion
 // (0: not compared). An existing copy marked with a larger source resourceVersion is never
 // overwritten by an older event, whatever order concurrent consumers ran in.
+// `verify_content` (a reconciler's message): "unchanged" needs the destination's actual
+// content to match (transform::Drifted), not only its recorded content-hash annotation,
+// so that a copy edited by hand is written again.
 WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlohmann::json& desired,
                         std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr,
-                        uint64_t event_rv = 0);
+                        uint64_t event_rv = 0, bool verify_content = false);
 
 DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::string_view id,
                           uint64_t event_rv = 0);

@@ -194,6 +194,40 @@ TEST_F(ApplierTest, CreateThatFindsOurCopyFallsBackToReadAndSkipsOrUpdates) {
   EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v2");
 }
 
+TEST_F(ApplierTest, AReconcilerMessageRepairsAHandEditedOrDeletedCopyAndNothingElse) {
+  Applier applier = MakeApplier();
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
+  proto::Event repair = Event(proto::EventType::kResync, 10, "v1");
+  repair.verify_destination = true;
+
+  // Untouched: the destination holds the content, so even a reconciler's message writes
+  // nothing (and a plain resync is skipped by Redis without reading).
+  EXPECT_EQ(applier.ApplyEvent(Event(proto::EventType::kResync, 10, "v1")).effect, Effect::kSkippedStale);
+  EXPECT_EQ(applier.ApplyEvent(repair).effect, Effect::kSkippedUnchanged);
+  EXPECT_EQ(dest_.calls["PUT"], 0);
+
+  // Edited by hand on the standby: hash annotation and Redis record still say "v1".
+  dest_.objects[kPath]["data"]["v"] = "by-hand";
+  dest_.Bump(kPath);
+  EXPECT_EQ(applier.ApplyEvent(Event(proto::EventType::kResync, 10, "v1")).effect, Effect::kSkippedStale)
+      << "a normal event keeps the zero-write resync";
+  EXPECT_EQ(applier.ApplyEvent(repair).effect, Effect::kUpdated);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v1");
+  EXPECT_EQ(dest_.calls["PUT"], 1);
+
+  // Deleted by hand: created again.
+  dest_.objects.erase(kPath);
+  EXPECT_EQ(applier.ApplyEvent(repair).effect, Effect::kCreated);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v1");
+
+  // Never an older version over a newer one, verified or not.
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kModified, 12, "v2")).effect, Effect::kUpdated);
+  EXPECT_EQ(applier.ApplyEvent(repair).effect, Effect::kSkippedStale);
+  ASSERT_TRUE(store_->DeleteAll(kId).ok());  // and without Redis, the copy's marking says so
+  EXPECT_EQ(applier.ApplyEvent(repair).effect, Effect::kSkippedStale);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v2");
+}
+
 TEST_F(ApplierTest, ConflictOnUpdateIsRedoneFromAFreshRead) {
   Applier applier = MakeApplier();
   ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
@@ -256,6 +290,43 @@ TEST_F(ApplierTest, DeleteCarriesTheDestinationUidPrecondition) {
   EXPECT_TRUE((*record)->deleted);
   // The ADDED that comes again (redelivery) is older than the tombstone: no resurrection.
   EXPECT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kSkippedStale);
+  EXPECT_EQ(dest_.objects.count(kPath), 0u);
+}
+
+TEST_F(ApplierTest, AReconcilerDeleteRemovesOnlyTheCopyItJudged) {
+  Applier applier = MakeApplier();
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
+  const json copy = dest_.objects[kPath];
+  proto::Event request;
+  request.type = proto::EventType::kDeleteRequest;
+  request.gvr = {"", "v1", "configmaps"};
+  request.namespace_ = "team";
+  request.name = "a";
+  request.uid = "src-uid";
+  request.resource_version = "20";
+  request.resource_version_number = 20;
+  request.live_synchronization_id = kId;
+  request.verify_destination = true;
+  auto judged = [&](const std::string& uid, const std::string& rv) {
+    proto::Event e = request;
+    e.object_json = json{{"metadata", {{"name", "a"}, {"namespace", "team"}, {"uid", uid}, {"resourceVersion", rv}}}}
+                        .dump();
+    return e;
+  };
+  const std::string uid = copy["metadata"]["uid"];
+  const std::string rv = copy["metadata"]["resourceVersion"];
+  // Written (by a person, or the pipeline) since the reconciler looked: not deleted.
+  EXPECT_EQ(applier.ApplyEvent(judged(uid, "1")).effect, Effect::kSkippedStale);
+  EXPECT_EQ(applier.ApplyEvent(judged("another-uid", rv)).effect, Effect::kSkippedStale);
+  EXPECT_EQ(dest_.calls["DELETE"], 0);
+  // Of another source object with the same name: not deleted.
+  proto::Event other = judged(uid, rv);
+  other.uid = "newer-src-uid";
+  EXPECT_EQ(applier.ApplyEvent(other).effect, Effect::kSkippedStale);
+  // The copy as judged: deleted, with its uid and resourceVersion as preconditions.
+  EXPECT_EQ(applier.ApplyEvent(judged(uid, rv)).effect, Effect::kDeleted);
+  EXPECT_EQ(dest_.last_delete_body["preconditions"].value("uid", ""), uid);
+  EXPECT_EQ(dest_.last_delete_body["preconditions"].value("resourceVersion", ""), rv);
   EXPECT_EQ(dest_.objects.count(kPath), 0u);
 }
 

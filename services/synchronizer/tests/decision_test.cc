@@ -42,6 +42,19 @@ TEST(DecideWriteTest, SkipsOurObjectWhenItAlreadyCarriesTheContent) {
             WriteAction::kSkipUnchanged);
 }
 
+TEST(DecideWriteTest, AVerifiedWriteLooksAtTheContentNotTheAnnotation) {
+  json existing = Marked("v1");
+  existing["metadata"]["resourceVersion"] = "77";
+  json desired = Marked("v1");
+  const std::string hash = transform::RecordedContentHash(desired);
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 10, /*verify_content=*/true),
+            WriteAction::kSkipUnchanged);
+  existing["data"]["k"] = "edited on the standby";  // the hash annotation still says v1
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 10), WriteAction::kSkipUnchanged);
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 10, /*verify_content=*/true),
+            WriteAction::kUpdate);
+}
+
 TEST(DecideWriteTest, RefusesAnObjectWithoutOurMarking) {
   json existing = {{"metadata", {{"name", "a"}, {"namespace", "team"}}}, {"data", {{"k", "mine"}}}};
   json desired = Marked("v1");
