@@ -1,0 +1,186 @@
+#include "run.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "kubesync/bus/jetstream.h"
+#include "kubesync/bus/subjects.h"
+#include "kubesync/service/bus.h"
+#include "kubesync/service/context.h"
+#include "kubesync/service/log_fields.h"
+#include "kubesync/service/options.h"
+#include "kubesync/service/shutdown.h"
+#include "kubesync/state/pass_summary.h"
+#include "kubesync/state/redis_client.h"
+#include "reconciler.h"
+
+namespace kubesync::reconciler {
+namespace {
+
+constexpr const char* kComponent = "reconciler";
+constexpr int kExitGuardTripped = 3;
+
+// Redis holds only the last pass's summary for the controller: the reconciler is right
+// without it, so an unreachable Redis is a warning and another try next pass.
+class SummaryWriter {
+ public:
+  SummaryWriter(std::string url, std::string id, const log::Logger& logger)
+      : url_(std::move(url)), id_(std::move(id)), logger_(logger) {}
+
+  void Write(const state::PassSummary& summary) {
+    if (redis_ == nullptr) {
+      state::RedisOptions options;
+      options.url = url_;
+      options.pool_size = 1;
+      auto connected = state::RedisClient::Connect(options);
+      if (!connected.ok()) {
+        logger_.Warn("error connecting to redis", {{"error", connected.status().ToString()}});
+        return;
+      }
+      redis_ = std::move(*connected);
+    }
+    Status written = state::WritePassSummary(*redis_, id_, summary);
+    if (!written.ok()) logger_.Warn("error writing reconcile pass summary", {{"error", written.ToString()}});
+  }
+
+ private:
+  std::string url_;
+  std::string id_;
+  const log::Logger& logger_;
+  std::unique_ptr<state::RedisClient> redis_;
+};
+
+void PrintReport(const PassReport& report) {
+  const std::shared_ptr<log::Sink> out = log::StdoutSink();
+  for (const nlohmann::json& line : ReportLines(report)) out->Write(line.dump());
+  out->Flush();
+}
+
+int ExitCode(const PassReport& report) {
+  if (report.guard_tripped) return kExitGuardTripped;
+  return report.failed_resources() > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  service::ShutdownSignal shutdown;  // first, before any thread
+
+  CLI::App app{"kubesync reconciler: makes the destination equal the source and reports how far apart they are"};
+  service::CommonOptions options;
+  service::AddCommonFlags(app, options);
+  bool once = false;
+  bool dry_run = false;
+  int64_t page_size = 500;
+  double mass_delete_fraction = 0.5;
+  int64_t mass_delete_min = 10;
+  int64_t initial_delay_seconds = 10;
+  app.add_flag("--once", once, "run one pass, print the drift report and exit");
+  app.add_flag("--dry-run", dry_run, "change nothing: only report what a pass would do");
+  app.add_option("--page-size", page_size, "LIST page size")->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--mass-delete-fraction", mass_delete_fraction,
+                 "delete nothing when a pass would delete more than this fraction of the destination's "
+                 "managed copies (and more than --mass-delete-min); 1 turns the guard off")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--mass-delete-min", mass_delete_min, "deletes a pass may always make, whatever the fraction")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--initial-delay", initial_delay_seconds,
+                 "seconds before the first pass (the pipeline copies the initial list meanwhile)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (dry_run && !once) {
+    std::cerr << kComponent << ": --dry-run: only with --once\n";
+    return 2;
+  }
+
+  Result<service::ServiceContext> ctx = service::MakeContext(kComponent, options);
+  if (!ctx.ok()) {
+    std::cerr << kComponent << ": " << ctx.status().ToString() << "\n";
+    return 2;
+  }
+  const log::Logger& logger = ctx->logger;
+  const plan::Plan& plan = ctx->plan;
+  const nlohmann::json source_cluster = service::ClusterRef(plan.source_cluster, plan.namespace_);
+  const nlohmann::json destination_cluster = service::ClusterRef(plan.destination_cluster, plan.namespace_);
+  const kube::ClientOptions client_options{.qps = options.kube_qps, .burst = options.kube_burst};
+
+  Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(options.source_kubeconfig, client_options);
+  if (!source.ok()) {
+    logger.Error("error connecting to cluster", {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
+    return 1;
+  }
+  Result<std::unique_ptr<kube::Client>> destination =
+      service::ConnectCluster(options.destination_kubeconfig, client_options);
+  if (!destination.ok()) {
+    logger.Error("error connecting to cluster",
+                 {{"destinationCluster", destination_cluster}, {"error", destination.status().ToString()}});
+    return 1;
+  }
+  Result<std::string> subject = bus::EventsSubject(ctx->id);
+  if (!subject.ok()) {
+    logger.Error("invalid live synchronization id", {{"error", subject.status().ToString()}});
+    return 2;
+  }
+
+  // A dry run publishes nothing, so it needs no NATS (a drift report from a laptop).
+  std::unique_ptr<bus::Connection> nats;
+  if (!dry_run) {
+    Result<std::unique_ptr<bus::Connection>> connected = service::ConnectBus(*ctx, shutdown);
+    if (!connected.ok()) {
+      if (connected.status().code() == Code::kCancelled) return 0;
+      logger.Error("error connecting to nats", {{"error", connected.status().ToString()}});
+      return 1;
+    }
+    nats = std::move(*connected);
+  }
+  bus::Connection* connection = nats.get();
+  PublishFn publish = [connection](std::string_view subj, std::string_view data, std::string_view msg_id) -> Status {
+    if (connection == nullptr) return FailedPreconditionError("reconciler: dry run, nothing is published");
+    return connection->Publish(subj, data, msg_id).status();
+  };
+
+  ReconcilerConfig config;
+  config.id = ctx->id;
+  config.events_subject = *subject;
+  config.page_size = page_size;
+  config.mass_delete_fraction = mass_delete_fraction;
+  config.mass_delete_min = mass_delete_min;
+  Reconciler reconciler(**source, **destination, plan, config, std::move(publish), logger, source_cluster,
+                        destination_cluster);
+  SummaryWriter summaries(options.redis_url, ctx->id, logger);
+
+  if (once) {
+    Result<PassReport> report = reconciler.RunPass(dry_run, &shutdown.flag());
+    if (!report.ok()) return report.status().code() == Code::kCancelled ? 0 : 1;
+    PrintReport(*report);
+    summaries.Write(report->Summary());
+    return ExitCode(*report);
+  }
+
+  logger.Info("reconciler started", {{"sourceCluster", source_cluster},
+                                     {"destinationCluster", destination_cluster},
+                                     {"subject", *subject},
+                                     {"resyncPeriod", plan.resync_period.count()}});
+  std::chrono::milliseconds wait = std::chrono::seconds(initial_delay_seconds);
+  while (!shutdown.WaitFor(wait)) {
+    Result<PassReport> report = reconciler.RunPass(false, &shutdown.flag());
+    if (!report.ok()) break;  // cancelled: shutting down
+    summaries.Write(report->Summary());
+    wait = plan.resync_period.count() > 0 ? std::chrono::milliseconds(plan.resync_period)
+                                          : std::chrono::milliseconds(std::chrono::hours(24 * 365));
+  }
+  logger.Info("reconciler stopping", {{"sourceCluster", source_cluster}, {"destinationCluster", destination_cluster}});
+  return 0;
+}
+
+}  // namespace kubesync::reconciler
