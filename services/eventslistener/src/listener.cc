@@ -1,9 +1,6 @@
 #include "listener.h"
 
 #include <algorithm>
-#include <map>
-#include <optional>
-#include <set>
 #include <utility>
 
 #include "kubesync/kube/object_meta.h"
@@ -119,7 +116,6 @@ void EventsListener::Start() {
   }
   for (auto& w : watched_) w->informer->Start();
   if (config_.resync_period.count() > 0) resync_thread_ = std::thread([this] { ResyncLoop(); });
-  if (synced_) sweep_thread_ = std::thread([this] { SweepLoop(); });
 }
 
 void EventsListener::Stop() {
@@ -130,7 +126,6 @@ void EventsListener::Stop() {
   cv_.notify_all();
   for (auto& w : watched_) w->informer->Stop();
   if (resync_thread_.joinable()) resync_thread_.join();
-  if (sweep_thread_.joinable()) sweep_thread_.join();
   watched_.clear();  // joins the informer threads
 }
 
@@ -250,126 +245,6 @@ void EventsListener::ResyncLoop() {
     }
     Status status = ResyncOnce();
     if (!status.ok() && status.code() == Code::kCancelled) return;
-  }
-}
-
-Status EventsListener::SweepOnce() {
-  if (!synced_) return FailedPreconditionError("events listener: no record of synced objects to sweep");
-  // "group/resource" -> the informer of that plan resource (version from the plan).
-  struct Target {
-    plan::Gvr gvr;
-    kube::Informer* informer;
-    std::string rv;
-    uint64_t rv_number;
-  };
-  std::map<std::string, Target> targets;
-  const std::vector<plan::Gvr> in_plan = plan_.Resources();
-  for (const auto& w : watched_) {
-    if (std::find(in_plan.begin(), in_plan.end(), w->gvr) == in_plan.end()) continue;
-    if (!w->informer->HasSynced()) continue;
-    // Read before looking at the store: whatever the store lacks afterwards was absent at a
-    // version >= this one, so a DELETED at this version is never newer than the truth (a
-    // re-creation after it carries a larger resourceVersion and wins in the synchronizer).
-    std::string rv = w->informer->last_resource_version();
-    Result<uint64_t> number = proto::ParseResourceVersion(rv);
-    if (!number.ok() || *number == 0) continue;
-    targets[w->gvr.group + "/" + w->gvr.resource] = Target{w->gvr, w->informer.get(), rv, *number};
-  }
-  if (targets.empty()) return OkStatus();
-  std::vector<SyncedObject> gone;
-  Status scanned = synced_([&](const SyncedObject& record) {
-    // "group/resource/namespace/name"
-    const size_t first = record.object_key.find('/');
-    const size_t second = first == std::string::npos ? first : record.object_key.find('/', first + 1);
-    const size_t third = second == std::string::npos ? second : record.object_key.find('/', second + 1);
-    if (third == std::string::npos) return;
-    auto it = targets.find(record.object_key.substr(0, second));
-    if (it == targets.end()) return;
-    const std::string ns = record.object_key.substr(second + 1, third - second - 1);
-    const std::string name = record.object_key.substr(third + 1);
-    const std::string store_key = kube::ObjectKey(ns, name);
-    if (it->second.informer->store().Get(store_key).has_value()) return;
-    if (record.rv >= it->second.rv_number) return;  // recorded at or after this list: not ours to judge
-    gone.push_back(record);
-  });
-  if (!scanned.ok()) {
-    logger_.Error("error reading object state", {{"sourceCluster", source_cluster_}, {"error", scanned.ToString()}});
-    return scanned;
-  }
-  std::set<std::string> done;
-  for (const SyncedObject& record : gone) {
-    if (!done.insert(record.object_key).second) continue;  // a SCAN may report a key twice
-    if (stop_.load()) return CancelledError("events listener stopping");
-    const size_t first = record.object_key.find('/');
-    const size_t second = record.object_key.find('/', first + 1);
-    const size_t third = record.object_key.find('/', second + 1);
-    const Target& target = targets.at(record.object_key.substr(0, second));
-    proto::Event event;
-    event.type = proto::EventType::kDeleted;
-    event.gvr = {target.gvr.group, target.gvr.version, target.gvr.resource};
-    event.namespace_ = record.object_key.substr(second + 1, third - second - 1);
-    event.name = record.object_key.substr(third + 1);
-    event.uid = record.uid;
-    event.resource_version = target.rv;
-    event.resource_version_number = target.rv_number;
-    event.observed_at_unix_nanos =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Now().time_since_epoch()).count();
-    event.live_synchronization_id = config_.id;
-    if (plan_.IsDefaultExcluded(target.gvr, event.namespace_, event.name)) continue;
-    if (Status valid = proto::Validate(event); !valid.ok()) {
-      logger_.Error("error encoding event", {{"error", valid.ToString()}});
-      continue;
-    }
-    json ref = {{"apiGroup", target.gvr.group},
-                {"apiVersion", target.gvr.version},
-                {"resource", target.gvr.resource},
-                {"name", event.name}};
-    if (!event.namespace_.empty()) ref["namespace"] = event.namespace_;
-    logger_.Info("object not found in cluster", {{"sourceObject", ref},
-                                                 {"sourceCluster", source_cluster_},
-                                                 {"event", service::EventField("delete")}});
-    if (!PublishWithRetry(event)) return CancelledError("events listener stopping");
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.swept_deletes;
-  }
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  ++stats_.sweeps;
-  return OkStatus();
-}
-
-void EventsListener::SweepLoop() {
-  // swept[i]: the LIST count of watched_[i] at the last successful sweep.
-  std::vector<uint64_t> swept(watched_.size(), 0);
-  uint64_t swept_resyncs = 0;
-  std::optional<std::chrono::steady_clock::time_point> again_at;  // the one follow-up sweep
-  bool again_done = false;
-  Backoff backoff(config_.publish_backoff);
-  while (!stop_.load()) {
-    std::vector<uint64_t> lists(watched_.size(), 0);
-    bool due = false;
-    for (size_t i = 0; i < watched_.size(); ++i) {
-      lists[i] = watched_[i]->informer->HasSynced() ? watched_[i]->informer->stats().lists : 0;
-      due = due || lists[i] > swept[i];
-    }
-    const uint64_t resyncs = stats().resyncs;
-    due = due || resyncs > swept_resyncs;
-    const bool follow_up = !again_done && again_at.has_value() && std::chrono::steady_clock::now() >= *again_at;
-    std::chrono::milliseconds wait = config_.sweep_poll;
-    if (due || follow_up) {
-      Status status = SweepOnce();
-      if (status.code() == Code::kCancelled) return;
-      if (status.ok()) {
-        swept = lists;
-        swept_resyncs = resyncs;
-        if (follow_up) again_done = true;
-        if (!again_at.has_value()) again_at = std::chrono::steady_clock::now() + config_.sweep_again_after;
-        backoff.Reset();
-      } else {
-        wait = backoff.Next();  // Redis away: try again
-      }
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, wait, [this] { return stop_.load(); })) return;
   }
 }
 

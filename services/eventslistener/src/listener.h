@@ -1,7 +1,9 @@
 // The events listener: watches the source cluster (one informer per resource of the plan,
 // plus Namespaces when a rule selects by namespace labels) and publishes one envelope per
 // change to the LiveSynchronization's events subject. Every resync period it re-lists
-// every resource and publishes RESYNC for each object (the additive resync).
+// every resource and publishes RESYNC for each object (the additive resync). Deletes it
+// could not see (made while no listener watched) are the reconciler's business: it lists
+// the destination and removes what the source no longer has (services/reconciler).
 //
 // It only reads the source. It does not filter by labels (the processor decides); it only
 // drops what the plan's default exclusions drop, so those never reach the bus.
@@ -38,18 +40,6 @@
 
 namespace kubesync::eventslistener {
 
-// One object the synchronizer recorded as live in the destination (a Redis record that is
-// not a tombstone): key "group/resource/namespace/name", the source uid and the last
-// applied source resourceVersion.
-struct SyncedObject {
-  std::string object_key;
-  std::string uid;
-  uint64_t rv = 0;
-};
-// Calls `visit` for every object recorded live for this LiveSynchronization (duplicates
-// allowed); an error when the records cannot be read. Must be thread-safe.
-using SyncedObjectsFn = std::function<Status(const std::function<void(const SyncedObject&)>& visit)>;
-
 // Publishes one message and waits for the stream's ack. Must be thread-safe.
 using PublishFn = std::function<Status(std::string_view subject, std::string_view data, std::string_view msg_id)>;
 
@@ -63,12 +53,6 @@ struct ListenerConfig {
   // Watch tuning (tests shorten these).
   std::chrono::seconds min_watch_timeout{300};
   std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(5)};
-  // How often the sweep thread looks for informers that (re-)listed since the last sweep.
-  std::chrono::milliseconds sweep_poll{1000};
-  // One more sweep this long after the first: objects whose events were still in flight
-  // through the pipeline at the first sweep are recorded by then. Later sweeps follow
-  // re-lists and every completed periodic resync.
-  std::chrono::milliseconds sweep_again_after{10'000};
 };
 
 struct ListenerStats {
@@ -77,8 +61,6 @@ struct ListenerStats {
   uint64_t publish_errors = 0;  // failed attempts (each retried)
   uint64_t resyncs = 0;         // completed resync rounds
   uint64_t dropped = 0;         // events that could not be encoded (logged)
-  uint64_t sweeps = 0;          // completed missed-delete sweeps
-  uint64_t swept_deletes = 0;   // DELETED published for recorded objects gone from the source
 };
 
 // The Namespace resource, watched in addition when a rule selects by namespace labels.
@@ -105,13 +87,7 @@ class EventsListener {
   EventsListener(const EventsListener&) = delete;
   EventsListener& operator=(const EventsListener&) = delete;
 
-  // With `synced` set, a sweep runs after every informer's first LIST, once more
-  // sweep_again_after later, after each re-list and after each periodic resync: every object the synchronizer recorded as live that the fresh list does not
-  // hold gets a DELETED (stamped with the informer's resourceVersion, so a later
-  // re-creation still wins). This covers deletes made while no listener watched.
-  void SetSyncedObjects(SyncedObjectsFn synced) { synced_ = std::move(synced); }
-
-  // Starts one informer per watched resource, the resync thread and the sweep thread.
+  // Starts one informer per watched resource and the resync thread.
   void Start();
   // Stops the informers and the resync thread; an event being published is abandoned only
   // after the current attempt (it is published again by the re-list after a restart).
@@ -121,10 +97,6 @@ class EventsListener {
   // Re-lists every watched resource and publishes RESYNC for every object not excluded.
   // Stops early (kCancelled) when the listener stops.
   Status ResyncOnce();
-  // One missed-delete sweep over every watched plan resource whose informer has synced.
-  // Needs SetSyncedObjects; kCancelled when the listener stops.
-  Status SweepOnce();
-
   ListenerStats stats() const;
   std::vector<kube::InformerStats> informer_stats() const;
 
@@ -136,7 +108,6 @@ class EventsListener {
   // Publishes until acked or stopping; false when abandoned because of Stop.
   bool PublishWithRetry(const proto::Event& event, std::string_view msg_suffix = "");
   void ResyncLoop();
-  void SweepLoop();
 
   kube::Client& source_;
   const plan::Plan& plan_;
@@ -147,14 +118,12 @@ class EventsListener {
   const Clock* clock_;
 
   std::vector<std::unique_ptr<Watched>> watched_;
-  SyncedObjectsFn synced_;
   // "list-<unix ms of Start>": appended to the msg-id of the first list's ADDED events, so
   // that the stream's duplicate window never swallows what a restarted listener lists
   // again (an unchanged object whose namespace left the scope meanwhile must reach the
   // processor to be removed).
   std::string initial_list_suffix_;
   std::thread resync_thread_;
-  std::thread sweep_thread_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;  // wakes the resync thread and publish backoffs on Stop

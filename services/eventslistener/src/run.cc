@@ -9,8 +9,6 @@
 #include "kubesync/service/bus.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/service/run.h"
-#include "kubesync/service/state.h"
-#include "kubesync/state/object_state.h"
 #include "listener.h"
 
 namespace kubesync::eventslistener {
@@ -37,12 +35,6 @@ Status RunListener(service::ServiceContext& ctx, service::ShutdownSignal& shutdo
   Result<std::unique_ptr<bus::Connection>> nats = service::ConnectBus(ctx, shutdown);
   if (!nats.ok()) return service::StartFailure(logger, "error connecting to nats", nats.status());
 
-  // The synchronizer's records: what the destination holds, to find deletes missed while
-  // no listener watched (SweepOnce).
-  Result<std::unique_ptr<state::RedisClient>> redis = service::ConnectState(ctx, shutdown, /*pool_size=*/1);
-  if (!redis.ok()) return service::StartFailure(logger, "error connecting to redis", redis.status());
-  state::ObjectStateStore records(redis->get());
-
   ListenerConfig config;
   config.id = ctx.id;
   config.events_subject = *subject;
@@ -53,13 +45,6 @@ Status RunListener(service::ServiceContext& ctx, service::ShutdownSignal& shutdo
     return connection->Publish(subj, data, msg_id).status();
   };
   EventsListener listener(**source, ctx.plan, config, std::move(publish), logger, source_cluster);
-  const std::string id = ctx.id;
-  listener.SetSyncedObjects([&records, id](const std::function<void(const SyncedObject&)>& visit) {
-    return records.Scan(id, [&visit](const state::ObjectRecord& record) {
-      if (!record.deleted) visit(SyncedObject{record.object_key, record.uid, record.rv});
-      return true;
-    });
-  });
   logger.Info("events listener started", {{"sourceCluster", source_cluster}, {"subject", *subject}});
   listener.Start();
   shutdown.Wait();

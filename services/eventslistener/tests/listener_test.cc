@@ -283,49 +283,6 @@ TEST_F(ListenerTest, PeriodicResyncRuns) {
   listener->Stop();
 }
 
-TEST_F(ListenerTest, SweepPublishesDeletedForRecordedObjectsGoneFromTheSource) {
-  const plan::Plan plan = MustParse(kConfigMapsOnly);
-  server_->Put(Cm("shop", "gone", "1", {{"dr", "on"}}));
-  server_->Put(Cm("shop", "kept", "1", {{"dr", "on"}}));
-  server_->Delete("shop", "gone");  // the source is now past the records' version 1
-  std::vector<SyncedObject> records = {
-      {"/configmaps/shop/kept", "uid-shop-kept", 1},      // still in the source
-      {"/configmaps/shop/gone", "uid-shop-gone", 1},      // deleted while nobody watched
-      {"/configmaps/shop/gone", "uid-shop-gone", 1},      // SCAN may repeat a key
-      {"/configmaps/other/later", "uid-other-later", 1000000},  // recorded after this list
-      {"/secrets/shop/not-in-plan", "uid-s", 1},          // another resource: not ours
-      {"apps/deployments/shop/web", "uid-d", 1},
-  };
-  std::atomic<int> scans{0};
-  auto listener = Make(plan);
-  listener->SetSyncedObjects([&](const std::function<void(const SyncedObject&)>& visit) -> Status {
-    if (scans++ == 0) return UnavailableError("redis: connection refused");  // retried
-    for (const SyncedObject& r : records) visit(r);
-    return OkStatus();
-  });
-  listener->Start();
-  ASSERT_TRUE(listener->WaitForSync(std::chrono::seconds(5)));
-  ASSERT_TRUE(WaitFor([&] { return listener->stats().sweeps >= 1; }, std::chrono::seconds(10)));
-  listener->Stop();
-
-  std::vector<proto::Event> deleted;
-  for (const auto& e : recorder_.events()) {
-    if (e.type == proto::EventType::kDeleted) deleted.push_back(e);
-  }
-  ASSERT_EQ(deleted.size(), 1u);
-  EXPECT_EQ(deleted[0].namespace_, "shop");
-  EXPECT_EQ(deleted[0].name, "gone");
-  EXPECT_EQ(deleted[0].uid, "uid-shop-gone");
-  EXPECT_EQ(deleted[0].gvr, (proto::Gvr{"", "v1", "configmaps"}));
-  EXPECT_EQ(deleted[0].live_synchronization_id, "dr.live");
-  // Stamped with the list's resourceVersion: newer than the record, older than any later
-  // re-creation.
-  EXPECT_GT(deleted[0].resource_version_number, 1u);
-  EXPECT_EQ(deleted[0].resource_version, std::to_string(deleted[0].resource_version_number));
-  EXPECT_EQ(listener->stats().swept_deletes, 1u);
-  EXPECT_GE(scans.load(), 2);
-}
-
 TEST_F(ListenerTest, ARestartedListenerListsAgainPastTheStreamsDuplicateWindow) {
   const plan::Plan plan = MustParse(kConfigMapsOnly);
   server_->Put(Cm("shop", "a", "1", {{"dr", "on"}}));
@@ -344,13 +301,6 @@ TEST_F(ListenerTest, ARestartedListenerListsAgainPastTheStreamsDuplicateWindow) 
   }
   // A watch event keeps the plain id: its repeats within one run are still dropped.
   EXPECT_EQ(recorder_.events().size(), 2u);
-}
-
-TEST_F(ListenerTest, SweepWithoutRecordsIsAFailedPrecondition) {
-  auto listener = Make(MustParse(kConfigMapsOnly));
-  Status s = listener->SweepOnce();
-  EXPECT_EQ(s.code(), Code::kFailedPrecondition);
-  EXPECT_NE(s.message().find("no record of synced objects"), std::string::npos) << s.ToString();
 }
 
 TEST(WatchedResourcesTest, AddsNamespacesOnlyForNamespaceSelectors) {
