@@ -23,7 +23,10 @@ struct ComponentBinary {
   const char* binary;
 };
 constexpr ComponentBinary kPipeline[] = {
-    {"eventsListener", "eventslistener"}, {"processor", "processor"}, {"synchronizer", "synchronizer"}};
+    {"eventsListener", "eventslistener"},
+    {"processor", "processor"},
+    {"synchronizer", "synchronizer"},
+    {"reconciler", "reconciler"}};
 
 std::string JoinErrors(const std::vector<plan::FieldError>& errors) {
   std::string out;

@@ -95,7 +95,7 @@ TEST_F(ControllerE2eTest, SeedSampleReplicatesWithReplicasZeroAndKeepsItsTask) {
   ASSERT_TRUE(ls);
   const json& status = (*ls)["status"];
   EXPECT_EQ(status.value("observedGeneration", -1), (*ls)["metadata"].value("generation", -2));
-  EXPECT_EQ(status["components"].size(), 3u) << status.dump();
+  EXPECT_EQ(status["components"].size(), 4u) << status.dump();  // the reconciler too
   EXPECT_TRUE(HasEvent(C::kDestination, "seed", "livesynchronization-sample", "Started"));
 
   // The Task derived from recoveryProcess, in the destination, in the same namespace.
