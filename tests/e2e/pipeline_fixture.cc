@@ -26,6 +26,9 @@
 #ifndef KUBESYNC_SYNCHRONIZER_BIN
 #define KUBESYNC_SYNCHRONIZER_BIN ""
 #endif
+#ifndef KUBESYNC_RECONCILER_BIN
+#define KUBESYNC_RECONCILER_BIN ""
+#endif
 
 namespace kubesync::e2e {
 
@@ -42,6 +45,8 @@ const char* BinaryPath(Component component) {
       return KUBESYNC_PROCESSOR_BIN;
     case Component::kSynchronizer:
       return KUBESYNC_SYNCHRONIZER_BIN;
+    case Component::kReconciler:
+      return KUBESYNC_RECONCILER_BIN;
   }
   return "";
 }
@@ -157,6 +162,8 @@ std::string_view ComponentName(Component component) {
       return "processor";
     case Component::kSynchronizer:
       return "synchronizer";
+    case Component::kReconciler:
+      return "reconciler";
   }
   return "?";
 }
@@ -188,7 +195,8 @@ struct Pipeline::Proc {
 // --- start and stop
 
 Result<std::unique_ptr<Pipeline>> Pipeline::Start(PipelineOptions options) {
-  for (Component c : {Component::kEventsListener, Component::kProcessor, Component::kSynchronizer}) {
+  for (Component c :
+       {Component::kEventsListener, Component::kProcessor, Component::kSynchronizer, Component::kReconciler}) {
     if (std::string(BinaryPath(c)).empty()) {
       return FailedPreconditionError(std::string(ComponentName(c)) +
                                      " is not built: services/" + std::string(ComponentName(c)) +
@@ -257,7 +265,15 @@ std::vector<std::string> Pipeline::Argv(Component component, int replica) const 
   }
   // Each component gets only the cluster it works on (the contract: the listener and the
   // processor read the source, the synchronizer writes the destination).
-  if (component == Component::kSynchronizer) {
+  if (component == Component::kReconciler) {
+    // It reads both clusters (and writes neither: its repairs go down the pipeline).
+    argv.insert(argv.end(),
+                {"--source-kubeconfig", source_->kubeconfig_path(std::string(kPipelineSourceUser)).string(),
+                 "--destination-kubeconfig",
+                 destination_->kubeconfig_path(std::string(kPipelineDestinationUser)).string(), "--initial-delay",
+                 "1"});
+    argv.insert(argv.end(), options_.reconciler_args.begin(), options_.reconciler_args.end());
+  } else if (component == Component::kSynchronizer) {
     argv.insert(argv.end(), {"--destination-kubeconfig",
                              destination_->kubeconfig_path(std::string(kPipelineDestinationUser)).string()});
   } else {
@@ -275,7 +291,33 @@ Pipeline::Proc* Pipeline::Find(Component component, int replica) {
 Status Pipeline::StartComponents() {
   KS_RETURN_IF_ERROR(StartComponent(Component::kEventsListener));
   KS_RETURN_IF_ERROR(StartComponent(Component::kProcessor));
-  return StartSynchronizers(options_.synchronizers);
+  KS_RETURN_IF_ERROR(StartSynchronizers(options_.synchronizers));
+  if (options_.reconciler && !Running(Component::kReconciler)) {
+    KS_RETURN_IF_ERROR(StartComponent(Component::kReconciler));
+  }
+  return OkStatus();
+}
+
+Result<Pipeline::ReconcileRun> Pipeline::RunReconcilerOnce(const std::vector<std::string>& args,
+                                                           std::chrono::milliseconds timeout) {
+  static int runs = 0;
+  const std::string name = "reconciler-once-" + std::to_string(++runs);
+  testsupport::ProcessOptions opts;
+  opts.argv = Argv(Component::kReconciler, 0);
+  opts.argv.push_back("--once");
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+  opts.stdout_path = dir() / "logs" / (name + ".stdout");
+  opts.stderr_path = dir() / "logs" / (name + ".stderr");
+  KS_ASSIGN_OR_RETURN(testsupport::Process process, testsupport::Process::Start(std::move(opts)));
+  std::optional<int> code = process.Wait(timeout);
+  if (!code) return DeadlineExceededError(name + " did not finish in time");
+  ReconcileRun run;
+  run.exit_code = *code;
+  run.stdout_text = testsupport::ReadFile(dir() / "logs" / (name + ".stdout"));
+  for (json& line : LogLines(run.stdout_text)) {
+    if (!line.contains("msg")) run.report.push_back(std::move(line));
+  }
+  return run;
 }
 
 Status Pipeline::StartComponent(Component component, int replica) {

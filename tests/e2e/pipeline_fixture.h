@@ -41,8 +41,8 @@ inline constexpr std::string_view kOperatorNamespace = "kubesync-system";
 inline constexpr std::string_view kPipelineDestinationUser = "kubesync";
 inline constexpr std::string_view kPipelineSourceUser = "reader";
 
-enum class Component { kEventsListener, kProcessor, kSynchronizer };
-// "eventslistener", "processor", "synchronizer": the binary names.
+enum class Component { kEventsListener, kProcessor, kSynchronizer, kReconciler };
+// "eventslistener", "processor", "synchronizer", "reconciler": the binary names.
 std::string_view ComponentName(Component component);
 
 struct PipelineOptions {
@@ -59,6 +59,10 @@ struct PipelineOptions {
   // --kube-qps of the components (0: their default). Benchmarks raise it to measure the
   // pipeline rather than its client-side rate limit.
   double kube_qps = 0;
+  // StartComponents() also starts the reconciler (first pass after 1 s, then every
+  // resyncPeriod); its flags, appended (e.g. {"--mass-delete-fraction", "1"}).
+  bool reconciler = true;
+  std::vector<std::string> reconciler_args;
 };
 
 // What CompareDestination found; keys are "<gvr> <namespace>/<name>".
@@ -101,7 +105,8 @@ class Pipeline {
   int partitions() const { return options_.partitions; }
 
   // --- components
-  // Starts the eventslistener, the processor and options.synchronizers synchronizers.
+  // Starts the eventslistener, the processor, options.synchronizers synchronizers and
+  // (options.reconciler) the reconciler.
   Status StartComponents();
   Status StartComponent(Component component, int replica = 0);
   // Makes sure synchronizer replicas [0, n) run (starts the missing ones).
@@ -118,6 +123,17 @@ class Pipeline {
   std::map<std::string, int> StopAll();
   std::vector<std::pair<Component, int>> Started() const;
   pid_t Pid(Component component, int replica = 0);
+
+  // `reconciler --once` with the reconciler's flags plus `args` (e.g. "--dry-run"), run to
+  // completion: its exit code, its stdout, and the drift report lines in it (the JSON
+  // lines without "msg").
+  struct ReconcileRun {
+    int exit_code = -1;
+    std::string stdout_text;
+    std::vector<nlohmann::json> report;
+  };
+  Result<ReconcileRun> RunReconcilerOnce(const std::vector<std::string>& args = {},
+                                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   // nats-server on the same port and store dir: `crash` = SIGKILL, else SIGTERM.
   Status RestartNats(bool crash);
