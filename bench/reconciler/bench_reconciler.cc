@@ -13,10 +13,9 @@
 //
 //   bench_reconciler                        # 100k objects, 1% drift
 //   bench_reconciler --objects 20000        # quicker
-#include <CLI/CLI.hpp>
-
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -116,12 +115,14 @@ Result<PassFigures> MeasurePass(Pipeline& p) {
   KS_RETURN_IF_ERROR(p.ResetCounters());
   PassFigures f;
   const auto t0 = Clock::now();
-  KS_ASSIGN_OR_RETURN(Pipeline::ReconcileRun run, p.RunReconcilerOnce({"--page-size", "1000"}, std::chrono::minutes(20)));
+  KS_ASSIGN_OR_RETURN(Pipeline::ReconcileRun run,
+                      p.RunReconcilerOnce({"--page-size", "1000"}, std::chrono::minutes(20)));
   f.wall_s = Seconds(Clock::now() - t0);
   const json* total = Total(run.report);
   if (total == nullptr || run.exit_code != 0) {
-    return InternalError("reconciler exit " + std::to_string(run.exit_code) + ": " +
-                         run.stdout_text.substr(run.stdout_text.size() > 2000 ? run.stdout_text.size() - 2000 : 0));
+    return InternalError(
+        "reconciler exit " + std::to_string(run.exit_code) + ": " +
+        run.stdout_text.substr(run.stdout_text.size() > 2000 ? run.stdout_text.size() - 2000 : 0));
   }
   f.total = *total;
   f.pass_s = total->value("durationMs", 0) / 1000.0;
@@ -134,11 +135,12 @@ Result<PassFigures> MeasurePass(Pipeline& p) {
 }
 
 void Print(const std::string& what, const PassFigures& f) {
-  std::cout << what << ": reconciler --once " << f.wall_s << " s wall (pass " << f.pass_s << " s); found missing "
-            << f.total.value("missing", -1) << ", stale " << f.total.value("stale", -1) << ", extra "
-            << f.total.value("extra", -1) << "; published " << f.total.value("written", -1) << " writes, "
-            << f.total.value("deleted", -1) << " deletes; pipeline idle " << f.converge_s
-            << " s later; destination writes " << f.destination_writes << std::endl;
+  std::cout << what << ": reconciler --once " << f.wall_s << " s wall (pass " << f.pass_s
+            << " s); found missing " << f.total.value("missing", -1) << ", stale "
+            << f.total.value("stale", -1) << ", extra " << f.total.value("extra", -1) << "; published "
+            << f.total.value("written", -1) << " writes, " << f.total.value("deleted", -1)
+            << " deletes; pipeline idle " << f.converge_s << " s later; destination writes "
+            << f.destination_writes << std::endl;
 }
 
 int Main(int argc, char** argv) {
@@ -146,7 +148,8 @@ int Main(int argc, char** argv) {
   int objects = 100'000;
   double drift_percent = 1.0;
   app.add_option("--objects", objects, "ConfigMaps in scope")->capture_default_str();
-  app.add_option("--drift-percent", drift_percent, "share of the objects drifted in pass (2)")->capture_default_str();
+  app.add_option("--drift-percent", drift_percent, "share of the objects drifted in pass (2)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto started = Pipeline::Start({.plan_yaml = Plan(),
@@ -181,18 +184,20 @@ int Main(int argc, char** argv) {
   }
   std::atomic<int> slot{0};
   thread_local int my_slot = -1;
-  const bool seeded = ForEach(p.source_cluster().kubeconfig_path("admin"), objects, 8, [&](kube::Client& src, int i) -> Status {
-    if (my_slot < 0) my_slot = slot++ % 8;
-    json object = ConfigMapObject(kNamespace, Name(i), {{"index", std::to_string(i)}, {"payload", std::string(200, 'x')}},
-                                  {{"app", "bench"}});
-    KS_ASSIGN_OR_RETURN(json created, src.Create(ConfigMapRef(kNamespace), object));
-    KS_ASSIGN_OR_RETURN(transform::Prepared copy,
-                        transform::PrepareForDestination(
-                            created, {"", "v1", "configmaps"}, plan.rules[0].transformation,
-                            {plan.namespace_, plan.name, created["metadata"]["uid"].get<std::string>(),
-                             created["metadata"]["resourceVersion"].get<std::string>()}));
-    return dest_clients[my_slot]->Create(ConfigMapRef(kNamespace), copy.object).status();
-  });
+  const bool seeded = ForEach(
+      p.source_cluster().kubeconfig_path("admin"), objects, 8, [&](kube::Client& src, int i) -> Status {
+        if (my_slot < 0) my_slot = slot++ % 8;
+        json object = ConfigMapObject(kNamespace, Name(i),
+                                      {{"index", std::to_string(i)}, {"payload", std::string(200, 'x')}},
+                                      {{"app", "bench"}});
+        KS_ASSIGN_OR_RETURN(json created, src.Create(ConfigMapRef(kNamespace), object));
+        KS_ASSIGN_OR_RETURN(transform::Prepared copy,
+                            transform::PrepareForDestination(
+                                created, {"", "v1", "configmaps"}, plan.rules[0].transformation,
+                                {plan.namespace_, plan.name, created["metadata"]["uid"].get<std::string>(),
+                                 created["metadata"]["resourceVersion"].get<std::string>()}));
+        return dest_clients[my_slot]->Create(ConfigMapRef(kNamespace), copy.object).status();
+      });
   if (!seeded) return 1;
   std::cout << "    " << Seconds(Clock::now() - seed0) << " s" << std::endl;
 
@@ -220,7 +225,8 @@ int Main(int argc, char** argv) {
   const bool edited = ForEach(src_kubeconfig, drifted, 8, [&](kube::Client& src, int k) -> Status {
     const int i = k * stride;
     if (k % 2 == 0) {
-      return Modify(src, ConfigMapRef(kNamespace, Name(i)), [](json& cm) { cm["data"]["index"] = "changed"; }).status();
+      return Modify(src, ConfigMapRef(kNamespace, Name(i)), [](json& cm) { cm["data"]["index"] = "changed"; })
+          .status();
     }
     if (my_slot < 0) my_slot = slot++ % 8;
     return Modify(*dest_clients[my_slot], ConfigMapRef(kNamespace, Name(i)),
@@ -237,9 +243,10 @@ int Main(int argc, char** argv) {
 
   const bool ok = unchanged->destination_writes == 0 && unchanged->total.value("written", -1) == 0 &&
                   drift->destination_writes == drifted && drift->total.value("stale", -1) == drifted;
-  std::cout << "targets: (1) <= 60 s and 0 writes: " << (unchanged->wall_s <= 60 ? "time ok" : "TIME OVER") << ", "
-            << (unchanged->destination_writes == 0 ? "writes ok" : "WRITES") << "; (2) exactly " << drifted
-            << " writes: " << (drift->destination_writes == drifted ? "ok" : "NOT MET") << std::endl;
+  std::cout << "targets: (1) <= 60 s and 0 writes: " << (unchanged->wall_s <= 60 ? "time ok" : "TIME OVER")
+            << ", " << (unchanged->destination_writes == 0 ? "writes ok" : "WRITES") << "; (2) exactly "
+            << drifted << " writes: " << (drift->destination_writes == drifted ? "ok" : "NOT MET")
+            << std::endl;
   return ok ? 0 : 2;
 }
 

@@ -49,7 +49,8 @@ TEST_F(ReconcilerTest, ARuleRemovedFromThePlanHasItsObjectsDeletedAtTheNextPass)
   E2E_ASSERT_OK(EnsureNamespace(src(), "app", {{"env", "pre"}}));
   SeedConfigMaps("app", 4);
   for (int i = 0; i < 2; ++i) {
-    E2E_ASSERT_OK(Upsert(src(), SecretRef("app"), SecretObject("app", "s-" + std::to_string(i), {{"k", "v"}})));
+    E2E_ASSERT_OK(
+        Upsert(src(), SecretRef("app"), SecretObject("app", "s-" + std::to_string(i), {{"k", "v"}})));
   }
   Converge(6);
 
@@ -89,7 +90,8 @@ TEST_F(ReconcilerTest, RedisFlushedWhileTheSourceChangesAndDeletesStillConverges
   E2E_ASSERT_OK(src().Delete(ConfigMapRef("app", "cm-0")).status());
   E2E_ASSERT_OK(src().Delete(ConfigMapRef("app", "cm-1")).status());
   E2E_ASSERT_OK(Modify(src(), ConfigMapRef("app", "cm-2"), [](json& cm) { cm["data"]["v"] = "2"; }));
-  E2E_ASSERT_OK(Modify(src(), ConfigMapRef("app", "cm-3"), [](json& cm) { cm["metadata"]["labels"]["dr"] = "off"; }));
+  E2E_ASSERT_OK(
+      Modify(src(), ConfigMapRef("app", "cm-3"), [](json& cm) { cm["metadata"]["labels"]["dr"] = "off"; }));
   SeedConfigMaps("app", 1, 10);
   ASSERT_TRUE((*redis)->Command({"FLUSHALL"}).ok());
   E2E_ASSERT_OK(p().StartComponent(Component::kEventsListener));
@@ -106,26 +108,31 @@ TEST_F(ReconcilerTest, HandEditsOnTheStandbyAreRepairedOnlyOnManagedObjects) {
   SeedConfigMaps("app", 4);
   Converge(4);
 
-  E2E_ASSERT_OK(Modify(dst(), ConfigMapRef("app", "cm-0"), [](json& cm) { cm["data"]["v"] = "edited by hand"; }));
+  E2E_ASSERT_OK(
+      Modify(dst(), ConfigMapRef("app", "cm-0"), [](json& cm) { cm["data"]["v"] = "edited by hand"; }));
   E2E_ASSERT_OK(dst().Delete(ConfigMapRef("app", "cm-1")).status());
   // Someone's own objects: one unlabelled, one that even carries the selected label.
   E2E_ASSERT_OK(dst().Create(ConfigMapRef("app"), ConfigMapObject("app", "mine", {{"v", "keep"}})));
-  E2E_ASSERT_OK(
-      dst().Create(ConfigMapRef("app"), ConfigMapObject("app", "mine-labelled", {{"v", "keep"}}, {{"dr", "on"}})));
+  E2E_ASSERT_OK(dst().Create(ConfigMapRef("app"),
+                             ConfigMapObject("app", "mine-labelled", {{"v", "keep"}}, {{"dr", "on"}})));
   // ... and an unmanaged copy's namesake the source does have: never overwritten.
   E2E_ASSERT_OK(dst().Delete(ConfigMapRef("app", "cm-2")).status());
   E2E_ASSERT_OK(dst().Create(ConfigMapRef("app"), ConfigMapObject("app", "cm-2", {{"v", "theirs"}})));
 
-  ASSERT_TRUE(p().WaitForDestination(ConfigMapRef("app", "cm-0"),
-                                     [](const json& cm) { return cm["data"].value("v", "") == "1"; }, seconds(40)))
+  ASSERT_TRUE(p().WaitForDestination(
+      ConfigMapRef("app", "cm-0"), [](const json& cm) { return cm["data"].value("v", "") == "1"; },
+      seconds(40)))
       << "the hand edit was not repaired";
-  ASSERT_TRUE(p().WaitForDestination(ConfigMapRef("app", "cm-1"),
-                                     [](const json& cm) { return cm["data"].value("v", "") == "1"; }, seconds(40)))
+  ASSERT_TRUE(p().WaitForDestination(
+      ConfigMapRef("app", "cm-1"), [](const json& cm) { return cm["data"].value("v", "") == "1"; },
+      seconds(40)))
       << "the hand delete was not repaired";
   // A few more passes, then the unmanaged objects are as their owners left them.
   const size_t passes = LogLines(p().Logs(Component::kReconciler), "reconcile pass finished").size();
   ASSERT_TRUE(testsupport::WaitFor(
-      [&] { return LogLines(p().Logs(Component::kReconciler), "reconcile pass finished").size() >= passes + 2; },
+      [&] {
+        return LogLines(p().Logs(Component::kReconciler), "reconcile pass finished").size() >= passes + 2;
+      },
       seconds(30)));
   for (const std::string name : {"mine", "mine-labelled"}) {
     auto theirs = dst().Get(ConfigMapRef("app", name));
@@ -145,7 +152,8 @@ TEST_F(ReconcilerTest, TheMassDeletionGuardTripsOnAnEmptiedSource) {
   Converge(12);
   // The source looks empty (a wrong cluster, a bad restore): the listener does not see it.
   ASSERT_EQ(p().Stop(Component::kEventsListener), 0);
-  for (int i = 0; i < 12; ++i) E2E_ASSERT_OK(src().Delete(ConfigMapRef("app", "cm-" + std::to_string(i))).status());
+  for (int i = 0; i < 12; ++i)
+    E2E_ASSERT_OK(src().Delete(ConfigMapRef("app", "cm-" + std::to_string(i))).status());
 
   auto run = p().RunReconcilerOnce();
   ASSERT_TRUE(run.ok()) << run.status().ToString();
@@ -189,8 +197,14 @@ TEST_F(ReconcilerTest, OnceDryRunReportsExactCountsAndWritesNothing) {
   const json* secrets = Line(run->report, "secrets");
   const json* total = Total(run->report);
   ASSERT_TRUE(cms != nullptr && secrets != nullptr && total != nullptr) << run->stdout_text;
-  EXPECT_EQ(*cms, (json{{"apiGroup", ""}, {"apiVersion", "v1"}, {"resource", "configmaps"}, {"missing", 1},
-                        {"stale", 2}, {"extra", 1}, {"written", 0}, {"deleted", 0}}));
+  EXPECT_EQ(*cms, (json{{"apiGroup", ""},
+                        {"apiVersion", "v1"},
+                        {"resource", "configmaps"},
+                        {"missing", 1},
+                        {"stale", 2},
+                        {"extra", 1},
+                        {"written", 0},
+                        {"deleted", 0}}));
   EXPECT_EQ((*secrets)["missing"], 1);
   EXPECT_EQ((*total)["missing"], 2);
   EXPECT_EQ((*total)["stale"], 2);
@@ -210,8 +224,9 @@ TEST_F(ReconcilerTest, OnceDryRunReportsExactCountsAndWritesNothing) {
   // The pipeline running again copies the source's change itself (the listener lists
   // again); what only a diff finds is left to a real pass, which writes exactly that.
   E2E_ASSERT_OK(p().StartComponents());
-  ASSERT_TRUE(p().WaitForDestination(ConfigMapRef("app", "cm-2"),
-                                     [](const json& cm) { return cm["data"].value("v", "") == "2"; }, seconds(30)));
+  ASSERT_TRUE(p().WaitForDestination(
+      ConfigMapRef("app", "cm-2"), [](const json& cm) { return cm["data"].value("v", "") == "2"; },
+      seconds(30)));
   ASSERT_TRUE(p().WaitForIdle(seconds(30)));
   E2E_ASSERT_OK(p().ResetCounters());
   auto real = p().RunReconcilerOnce();

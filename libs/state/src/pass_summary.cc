@@ -37,17 +37,28 @@ Result<std::string> PassSummaryKey(std::string_view id) {
 
 Status WritePassSummary(RedisClient& redis, std::string_view id, const PassSummary& s) {
   KS_ASSIGN_OR_RETURN(std::string key, PassSummaryKey(id));
-  std::vector<std::string> argv = {"HSET", key,
-                                   "finishedAt", std::to_string(s.finished_at_unix_ms),
-                                   "durationMs", std::to_string(s.duration_ms),
-                                   "missing", std::to_string(s.missing),
-                                   "stale", std::to_string(s.stale),
-                                   "extra", std::to_string(s.extra),
-                                   "written", std::to_string(s.written),
-                                   "deleted", std::to_string(s.deleted),
-                                   "failedResources", std::to_string(s.failed_resources),
-                                   "guardTripped", s.guard_tripped ? "1" : "0",
-                                   "dryRun", s.dry_run ? "1" : "0"};
+  std::vector<std::string> argv = {"HSET",
+                                   key,
+                                   "finishedAt",
+                                   std::to_string(s.finished_at_unix_ms),
+                                   "durationMs",
+                                   std::to_string(s.duration_ms),
+                                   "missing",
+                                   std::to_string(s.missing),
+                                   "stale",
+                                   std::to_string(s.stale),
+                                   "extra",
+                                   std::to_string(s.extra),
+                                   "written",
+                                   std::to_string(s.written),
+                                   "deleted",
+                                   std::to_string(s.deleted),
+                                   "failedResources",
+                                   std::to_string(s.failed_resources),
+                                   "guardTripped",
+                                   s.guard_tripped ? "1" : "0",
+                                   "dryRun",
+                                   s.dry_run ? "1" : "0"};
   // Repeating the same HSET is harmless.
   return redis.Command(argv, RedisClient::Retry::kOnce).status();
 }

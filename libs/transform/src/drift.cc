@@ -40,7 +40,8 @@ bool IsPvc(const plan::Gvr& gvr) { return gvr.group.empty() && gvr.resource == "
 
 }  // namespace
 
-std::string DestinationContentHash(const json& destination, const plan::Gvr& gvr, const CleanOptions& options) {
+std::string DestinationContentHash(const json& destination, const plan::Gvr& gvr,
+                                   const CleanOptions& options) {
   if (!destination.is_object()) return ContentHash(destination);
   const json labels = KubesyncKeys(destination, "labels");
   const json annotations = KubesyncKeys(destination, "annotations");
@@ -50,8 +51,8 @@ std::string DestinationContentHash(const json& destination, const plan::Gvr& gvr
   return ContentHash(cleaned);
 }
 
-bool Drifted(const json& destination, const json& desired, const std::string& desired_hash, const plan::Gvr& gvr,
-             const CleanOptions& options) {
+bool Drifted(const json& destination, const json& desired, const std::string& desired_hash,
+             const plan::Gvr& gvr, const CleanOptions& options) {
   if (IsPvc(gvr)) return PvcNeedsUpdate(destination, desired);
   return DestinationContentHash(destination, gvr, options) != desired_hash;
 }

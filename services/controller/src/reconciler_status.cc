@@ -38,8 +38,8 @@ ReconcilerStatus ReconcilerStatusFrom(const std::optional<state::PassSummary>& s
                         {"failedResources", s.failed_resources},
                         {"guardTripped", s.guard_tripped},
                         {"dryRun", s.dry_run}};
-  const auto overdue_after = 2 * std::chrono::duration_cast<std::chrono::milliseconds>(resync_period) +
-                             std::chrono::minutes(1);
+  const auto overdue_after =
+      2 * std::chrono::duration_cast<std::chrono::milliseconds>(resync_period) + std::chrono::minutes(1);
   if (resync_period.count() > 0 && now - finished > overdue_after) {
     out.in_sync = {"InSync", "Unknown", "PassOverdue",
                    "the reconciler's last pass finished at " + when + ", more than two resync periods ago"};
@@ -54,10 +54,12 @@ ReconcilerStatus ReconcilerStatusFrom(const std::optional<state::PassSummary>& s
                    "the last pass (" + when + ") could not list " + std::to_string(s.failed_resources) +
                        " resource(s); it found " + Counts(s)};
   } else if (s.in_sync()) {
-    out.in_sync = {"InSync", "True", "InSync", "the last pass (" + when + ") found the destination equal to the source"};
+    out.in_sync = {"InSync", "True", "InSync",
+                   "the last pass (" + when + ") found the destination equal to the source"};
   } else if (!s.dry_run && s.written == s.missing + s.stale && s.deleted == s.extra) {
-    out.in_sync = {"InSync", "False", "Repairing",
-                   "the last pass (" + when + ") found " + Counts(s) + " and sent every repair down the pipeline"};
+    out.in_sync = {
+        "InSync", "False", "Repairing",
+        "the last pass (" + when + ") found " + Counts(s) + " and sent every repair down the pipeline"};
   } else {
     out.in_sync = {"InSync", "False", "Drift",
                    "the last pass (" + when + ") found " + Counts(s) + "; " + std::to_string(s.written) +

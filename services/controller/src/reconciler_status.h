@@ -35,7 +35,8 @@ struct ReconcilerStatus {
 // From the last pass's summary (nullopt: none recorded yet, or `read_error` set when it
 // could not be read). A pass older than twice `resync_period` plus a minute is overdue.
 ReconcilerStatus ReconcilerStatusFrom(const std::optional<state::PassSummary>& summary, WallTime now,
-                                      std::chrono::seconds resync_period, const Status& read_error = OkStatus());
+                                      std::chrono::seconds resync_period,
+                                      const Status& read_error = OkStatus());
 
 // Reads the summary of LiveSynchronization `id` (nullptr `redis`: unavailable) and returns
 // the status parts. The controller's status step calls it and writes the result:

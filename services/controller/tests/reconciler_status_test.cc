@@ -62,7 +62,8 @@ TEST(ReconcilerStatusTest, UnknownWithoutARecentPass) {
   EXPECT_FALSE(overdue.reconciliation.is_null()) << "the last pass is still shown";
   ReconcilerStatus unreadable = ReadReconcilerStatus(nullptr, "dr.live", kHour, kNow);
   EXPECT_EQ(unreadable.in_sync.reason, "SummaryUnavailable");
-  EXPECT_EQ(unreadable.in_sync.message, "the reconciler's last pass cannot be read: UNAVAILABLE: redis is not connected");
+  EXPECT_EQ(unreadable.in_sync.message,
+            "the reconciler's last pass cannot be read: UNAVAILABLE: redis is not connected");
 }
 
 }  // namespace

@@ -45,8 +45,9 @@ Status Reconciler::EnsureNamespaceLabels(Pass& pass) {
   while (true) {
     Result<kube::ListPage> page = source_.ListOnePage({"", "v1", "namespaces", "", "", ""}, options);
     if (!page.ok()) {
-      logger_.Error("error listing objects in cluster",
-                    {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"error", page.status().ToString()}});
+      logger_.Error(
+          "error listing objects in cluster",
+          {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"error", page.status().ToString()}});
       return page.status();
     }
     NoteSourceVersion(pass.source_rv, page->resource_version);
@@ -57,9 +58,9 @@ Status Reconciler::EnsureNamespaceLabels(Pass& pass) {
     if (page->continue_token.empty()) break;
     options.continue_token = page->continue_token;
   }
-  logger_.Debug("listed objects in cluster", {{"sourceCluster", source_cluster_},
-                                              {"sourceObject", field},
-                                              {"count", pass.namespace_labels.size()}});
+  logger_.Debug(
+      "listed objects in cluster",
+      {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"count", pass.namespace_labels.size()}});
   pass.namespace_labels_listed = true;
   return OkStatus();
 }
@@ -76,20 +77,24 @@ void Reconciler::CompareSource(Pass& pass, Target& target) {
     return fail("listing the source's namespaces: " + labels.ToString());
   }
 
-  logger_.Debug("reading resources for group version", {{"sourceCluster", source_cluster_}, {"sourceObject", field}});
+  logger_.Debug("reading resources for group version",
+                {{"sourceCluster", source_cluster_}, {"sourceObject", field}});
   Result<kube::ApiResource> api = pass.source_discovery->Resolve(gvr.group, gvr.version, gvr.resource);
   if (!api.ok()) {
     if (kube::IsNotFound(api.status())) {
-      logger_.Info("resource group version not found",
-                   {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"error", api.status().message()}});
+      logger_.Info(
+          "resource group version not found",
+          {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"error", api.status().message()}});
     } else {
-      logger_.Error("error reading resources for group version",
-                    {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"error", api.status().ToString()}});
+      logger_.Error(
+          "error reading resources for group version",
+          {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"error", api.status().ToString()}});
     }
     // Nothing can be said about its copies: none is deleted.
     return fail("reading the source's discovery: " + api.status().ToString());
   }
-  logger_.Debug("group resource version found", {{"sourceCluster", source_cluster_}, {"sourceObject", field}});
+  logger_.Debug("group resource version found",
+                {{"sourceCluster", source_cluster_}, {"sourceObject", field}});
 
   const std::string api_version = gvr.group.empty() ? gvr.version : gvr.group + "/" + gvr.version;
   kube::ResourceRef ref{gvr.group, gvr.version, gvr.resource, "", "", ""};
@@ -102,10 +107,12 @@ void Reconciler::CompareSource(Pass& pass, Target& target) {
     Result<kube::ListPage> page = source_.ListOnePage(ref, options);
     if (!page.ok()) {
       if (kube::IsNotFound(page.status())) {
-        logger_.Info("list objects not found in cluster", {{"sourceCluster", source_cluster_}, {"sourceObject", field}});
+        logger_.Info("list objects not found in cluster",
+                     {{"sourceCluster", source_cluster_}, {"sourceObject", field}});
       } else {
-        logger_.Error("error listing objects in cluster",
-                      {{"sourceCluster", source_cluster_}, {"sourceObject", field}, {"error", page.status().ToString()}});
+        logger_.Error("error listing objects in cluster", {{"sourceCluster", source_cluster_},
+                                                           {"sourceObject", field},
+                                                           {"error", page.status().ToString()}});
       }
       return fail("listing the source: " + page.status().ToString());
     }
@@ -132,12 +139,14 @@ void Reconciler::CompareSource(Pass& pass, Target& target) {
       if (!decision.copy()) {
         // Going away in the source: the coming DELETED removes the copy, which keeps its
         // last live version until then. Anything else skipped was never ours to copy.
-        if (decision.skip == transform::SkipReason::kBeingDeleted && existing != nullptr) existing->seen = true;
+        if (decision.skip == transform::SkipReason::kBeingDeleted && existing != nullptr)
+          existing->seen = true;
         continue;
       }
       // What the processor makes of it (kind and apiVersion as it fills them in).
       json object = item;
-      if (!object.contains("apiVersion") || !object["apiVersion"].is_string()) object["apiVersion"] = api_version;
+      if (!object.contains("apiVersion") || !object["apiVersion"].is_string())
+        object["apiVersion"] = api_version;
       if (StringMember(object, "kind").empty()) object["kind"] = api->kind;
       const std::string uid = StringMember(meta, "uid");
       const std::string rv = StringMember(meta, "resourceVersion");
@@ -158,8 +167,9 @@ void Reconciler::CompareSource(Pass& pass, Target& target) {
         ++target.report.missing;
       } else {
         existing->seen = true;
-        const bool drifted = existing->pvc.is_object() ? transform::PvcNeedsUpdate(existing->pvc, desired->object)
-                                                       : existing->hash != desired->content_hash;
+        const bool drifted = existing->pvc.is_object()
+                                 ? transform::PvcNeedsUpdate(existing->pvc, desired->object)
+                                 : existing->hash != desired->content_hash;
         if (!drifted) continue;
         drift = "stale";
         ++target.report.stale;
@@ -214,8 +224,8 @@ Status Reconciler::DeleteExtras(Pass& pass, PassReport& report) {
     extras += target.report.extra;
   }
   const double fraction = std::clamp(config_.mass_delete_fraction, 0.0, 1.0);
-  report.guard_limit =
-      std::max(config_.mass_delete_min, static_cast<int64_t>(std::floor(fraction * static_cast<double>(managed))));
+  report.guard_limit = std::max(config_.mass_delete_min,
+                                static_cast<int64_t>(std::floor(fraction * static_cast<double>(managed))));
   if (fraction < 1.0 && extras > report.guard_limit) {
     report.guard_tripped = true;
     logger_.Error("mass deletion guard tripped: nothing deleted",
@@ -251,8 +261,11 @@ Status Reconciler::DeleteExtras(Pass& pass, PassReport& report) {
         } else if (!kube::IsNotFound(source.status())) {
           logger_.Error("error getting object from cluster",
                         {{"sourceCluster", source_cluster_},
-                         {"sourceObject", json{{"apiGroup", gvr.group}, {"apiVersion", gvr.version},
-                                               {"resource", gvr.resource}, {"namespace", copy.ns}, {"name", copy.name}}},
+                         {"sourceObject", json{{"apiGroup", gvr.group},
+                                               {"apiVersion", gvr.version},
+                                               {"resource", gvr.resource},
+                                               {"namespace", copy.ns},
+                                               {"name", copy.name}}},
                          {"error", source.status().ToString()}});
           continue;  // judged again next pass
         }
@@ -311,12 +324,14 @@ Status Reconciler::PublishEvent(Pass& pass, proto::Event event) {
         std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Now().time_since_epoch()).count();
     Result<std::string> data = proto::Encode(event);
     if (!data.ok()) {
-      logger_.Error("error encoding event", {{"sourceObject", service::ObjectRef(event)}, {"error", data.status().ToString()}});
+      logger_.Error("error encoding event",
+                    {{"sourceObject", service::ObjectRef(event)}, {"error", data.status().ToString()}});
       return data.status();
     }
     Status status = publish_(config_.events_subject, *data, msg_id);
     if (status.ok()) return status;
-    logger_.Warn("error publishing event", {{"error", status.ToString()}, {"subject", config_.events_subject}});
+    logger_.Warn("error publishing event",
+                 {{"error", status.ToString()}, {"subject", config_.events_subject}});
     const auto until = std::chrono::steady_clock::now() + backoff.Next();
     while (std::chrono::steady_clock::now() < until) {
       if (Cancelled(pass)) return CancelledError("reconciler stopping");

@@ -37,14 +37,17 @@ inline std::string Annotation(const json& object, std::string_view key) {
   return it != annotations.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-inline bool IsPvc(const plan::Gvr& gvr) { return gvr.group.empty() && gvr.resource == "persistentvolumeclaims"; }
+inline bool IsPvc(const plan::Gvr& gvr) {
+  return gvr.group.empty() && gvr.resource == "persistentvolumeclaims";
+}
 
 inline json ResourceField(const plan::Gvr& gvr) {
   return {{"apiGroup", gvr.group}, {"apiVersion", gvr.version}, {"resource", gvr.resource}};
 }
 
-inline std::string Key(const std::string& ns, const std::string& name) { return ns.empty() ? name : ns + "/" + name; }
-
+inline std::string Key(const std::string& ns, const std::string& name) {
+  return ns.empty() ? name : ns + "/" + name;
+}
 
 }  // namespace internal
 
@@ -56,7 +59,7 @@ struct Reconciler::Copy {
   std::string resource_version;  // the destination object's
   std::string source_uid;        // kubesync.io/source-uid
   std::string hash;              // DestinationContentHash (plan resources only)
-  nlohmann::json pvc;                      // the whole object, PersistentVolumeClaims only
+  nlohmann::json pvc;            // the whole object, PersistentVolumeClaims only
   bool seen = false;             // the source selects its object
   // Whether its source object (same uid) still exists, not selected (a label, a namespace
   // label, or its rule changed): a delete then carries no resourceVersion, so the
@@ -68,7 +71,7 @@ struct Reconciler::Copy {
 struct Reconciler::Target {
   plan::Gvr gvr;
   bool in_plan = false;
-  bool judged = true;  // false: listing failed, nothing of it is deleted
+  bool judged = true;                            // false: listing failed, nothing of it is deleted
   std::unordered_map<std::string, Copy> copies;  // by "ns/name"
   ResourceReport report;
 };

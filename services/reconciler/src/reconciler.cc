@@ -1,7 +1,5 @@
 #include "reconciler.h"
 
-#include "pass_internal.h"
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -17,15 +15,16 @@
 #include "kubesync/transform/drift.h"
 #include "kubesync/transform/mark.h"
 #include "kubesync/transform/pipeline.h"
+#include "pass_internal.h"
 
 namespace kubesync::reconciler {
-using nlohmann::json;
 using internal::Annotation;
 using internal::IsPvc;
 using internal::Key;
 using internal::Member;
 using internal::ResourceField;
 using internal::StringMember;
+using nlohmann::json;
 
 ResourceReport PassReport::Total() const {
   ResourceReport total;
@@ -206,9 +205,10 @@ std::vector<Reconciler::Target> Reconciler::DestinationTargets(Pass& pass) {
     if (!resources.ok()) {
       pass.discovery_error = "discovery of " + (group.empty() ? version : group + "/" + version) + ": " +
                              resources.status().ToString();
-      logger_.Error("error reading resources for group version", {{"destinationCluster", destination_cluster_},
-                                                                   {"destinationObject", field},
-                                                                   {"error", resources.status().ToString()}});
+      logger_.Error("error reading resources for group version",
+                    {{"destinationCluster", destination_cluster_},
+                     {"destinationObject", field},
+                     {"error", resources.status().ToString()}});
       continue;
     }
     for (const kube::ApiResource& r : *resources) {
@@ -249,11 +249,12 @@ void Reconciler::ListDestination(Pass& pass, Target& target) {
         target.copies.clear();
         break;
       }
-      if (!target.in_plan && (page.status().code() == Code::kPermissionDenied || page.status().http_status() == 405)) {
+      if (!target.in_plan &&
+          (page.status().code() == Code::kPermissionDenied || page.status().http_status() == 405)) {
         // Outside the plan and not ours to list (RBAC): kubesync cannot have written it.
         logger_.Debug("error listing objects in cluster", {{"destinationCluster", destination_cluster_},
-                                                          {"destinationObject", field},
-                                                          {"error", page.status().ToString()}});
+                                                           {"destinationObject", field},
+                                                           {"error", page.status().ToString()}});
         target.copies.clear();
         break;
       }

@@ -55,7 +55,8 @@
 namespace kubesync::reconciler {
 
 // Publishes one message on the events subject and waits for the stream's ack. Thread-safe.
-using PublishFn = std::function<Status(std::string_view subject, std::string_view data, std::string_view msg_id)>;
+using PublishFn =
+    std::function<Status(std::string_view subject, std::string_view data, std::string_view msg_id)>;
 
 struct ReconcilerConfig {
   std::string id;              // "<namespace>.<name>" of the LiveSynchronization

@@ -69,7 +69,8 @@ int ExitCode(const PassReport& report) {
 int Run(int argc, char** argv) {
   service::ShutdownSignal shutdown;  // first, before any thread
 
-  CLI::App app{"kubesync reconciler: makes the destination equal the source and reports how far apart they are"};
+  CLI::App app{
+      "kubesync reconciler: makes the destination equal the source and reports how far apart they are"};
   service::CommonOptions options;
   service::AddCommonFlags(app, options);
   bool once = false;
@@ -80,13 +81,16 @@ int Run(int argc, char** argv) {
   int64_t initial_delay_seconds = 10;
   app.add_flag("--once", once, "run one pass, print the drift report and exit");
   app.add_flag("--dry-run", dry_run, "change nothing: only report what a pass would do");
-  app.add_option("--page-size", page_size, "LIST page size")->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--page-size", page_size, "LIST page size")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   app.add_option("--mass-delete-fraction", mass_delete_fraction,
                  "delete nothing when a pass would delete more than this fraction of the destination's "
                  "managed copies (and more than --mass-delete-min); 1 turns the guard off")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--mass-delete-min", mass_delete_min, "deletes a pass may always make, whatever the fraction")
+  app.add_option("--mass-delete-min", mass_delete_min,
+                 "deletes a pass may always make, whatever the fraction")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--initial-delay", initial_delay_seconds,
@@ -114,9 +118,11 @@ int Run(int argc, char** argv) {
   const nlohmann::json destination_cluster = service::ClusterRef(plan.destination_cluster, plan.namespace_);
   const kube::ClientOptions client_options{.qps = options.kube_qps, .burst = options.kube_burst};
 
-  Result<std::unique_ptr<kube::Client>> source = service::ConnectCluster(options.source_kubeconfig, client_options);
+  Result<std::unique_ptr<kube::Client>> source =
+      service::ConnectCluster(options.source_kubeconfig, client_options);
   if (!source.ok()) {
-    logger.Error("error connecting to cluster", {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
+    logger.Error("error connecting to cluster",
+                 {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
     return 1;
   }
   Result<std::unique_ptr<kube::Client>> destination =
@@ -144,7 +150,8 @@ int Run(int argc, char** argv) {
     nats = std::move(*connected);
   }
   bus::Connection* connection = nats.get();
-  PublishFn publish = [connection](std::string_view subj, std::string_view data, std::string_view msg_id) -> Status {
+  PublishFn publish = [connection](std::string_view subj, std::string_view data,
+                                   std::string_view msg_id) -> Status {
     if (connection == nullptr) return FailedPreconditionError("reconciler: dry run, nothing is published");
     return connection->Publish(subj, data, msg_id).status();
   };
@@ -179,7 +186,8 @@ int Run(int argc, char** argv) {
     wait = plan.resync_period.count() > 0 ? std::chrono::milliseconds(plan.resync_period)
                                           : std::chrono::milliseconds(std::chrono::hours(24 * 365));
   }
-  logger.Info("reconciler stopping", {{"sourceCluster", source_cluster}, {"destinationCluster", destination_cluster}});
+  logger.Info("reconciler stopping",
+              {{"sourceCluster", source_cluster}, {"destinationCluster", destination_cluster}});
   return 0;
 }
 

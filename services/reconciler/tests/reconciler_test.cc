@@ -51,7 +51,8 @@ const char* kConfigMapsOnly = R"(
             selector: {matchLabels: {dr: "on"}}
 )";
 
-json Cm(const std::string& ns, const std::string& name, const std::string& value, json labels = {{"dr", "on"}}) {
+json Cm(const std::string& ns, const std::string& name, const std::string& value,
+        json labels = {{"dr", "on"}}) {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", {{"namespace", ns}, {"name", name}, {"labels", labels}}},
@@ -134,15 +135,16 @@ class ReconcilerTest : public ::testing::Test {
     config.mass_delete_fraction = fraction;
     config.mass_delete_min = min;
     config.publish_backoff = {std::chrono::milliseconds(1), std::chrono::milliseconds(5), 2.0, 0.0};
-    return std::make_unique<Reconciler>(*src_, *dst_, plan, config, recorder_.Fn(),
-                                        log::Logger({.process_id = "reconciler", .level = log::Level::kDebug}, sink_),
-                                        json{{"name", "s"}}, json{{"name", "d"}});
+    return std::make_unique<Reconciler>(
+        *src_, *dst_, plan, config, recorder_.Fn(),
+        log::Logger({.process_id = "reconciler", .level = log::Level::kDebug}, sink_), json{{"name", "s"}},
+        json{{"name", "d"}});
   }
 
   // Writes `object` to the source and its copy (as the pipeline makes it) to the destination.
   json Synced(const plan::Plan& plan, const plan::Gvr& gvr, const json& object) {
-    kube::ResourceRef collection{gvr.group, gvr.version, gvr.resource,
-                                 object["metadata"]["namespace"].get<std::string>(), "", ""};
+    kube::ResourceRef collection{
+        gvr.group, gvr.version, gvr.resource, object["metadata"]["namespace"].get<std::string>(), "", ""};
     auto created = src_->Create(collection, object);
     EXPECT_TRUE(created.ok()) << created.status().ToString();
     CopyToDestination(plan, gvr, *created);
@@ -153,13 +155,13 @@ class ReconcilerTest : public ::testing::Test {
     for (const auto& r : plan.rules) {
       if (r.gvr == gvr) rule = &r;
     }
-    auto prepared = transform::PrepareForDestination(
-        source, gvr, rule != nullptr ? rule->transformation : plan::Patch{},
-        {"dr", "live", source["metadata"]["uid"].get<std::string>(),
-         source["metadata"]["resourceVersion"].get<std::string>()});
+    auto prepared =
+        transform::PrepareForDestination(source, gvr, rule != nullptr ? rule->transformation : plan::Patch{},
+                                         {"dr", "live", source["metadata"]["uid"].get<std::string>(),
+                                          source["metadata"]["resourceVersion"].get<std::string>()});
     ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
-    kube::ResourceRef collection{gvr.group, gvr.version, gvr.resource,
-                                 source["metadata"]["namespace"].get<std::string>(), "", ""};
+    kube::ResourceRef collection{
+        gvr.group, gvr.version, gvr.resource, source["metadata"]["namespace"].get<std::string>(), "", ""};
     auto created = dst_->Create(collection, prepared->object);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
   }
@@ -202,11 +204,12 @@ TEST_F(ReconcilerTest, FindsMissingStaleAndExtraCopiesAndPublishesTheirRepair) {
   const json gone = Synced(plan, kConfigMaps, Cm("other", "gone", "1"));
   ASSERT_TRUE(src_->Delete(CmRef("other", "gone")).ok());  // deleted while nothing watched
   Synced(plan, kConfigMaps, Cm("shop", "unselected", "1"));
-  ASSERT_TRUE(src_->Update(CmRef("shop", "unselected"), [&] {
-                     json o = *src_->Get(CmRef("shop", "unselected"));
-                     o["metadata"]["labels"]["dr"] = "off";
-                     return o;
-                   }())
+  ASSERT_TRUE(src_->Update(CmRef("shop", "unselected"),
+                           [&] {
+                             json o = *src_->Get(CmRef("shop", "unselected"));
+                             o["metadata"]["labels"]["dr"] = "off";
+                             return o;
+                           }())
                   .ok());
   // Never the reconciler's: someone's own object, another LiveSynchronization's copy, and
   // a namespace the synchronizer created (marked, but no copy of a source object).
@@ -214,13 +217,12 @@ TEST_F(ReconcilerTest, FindsMissingStaleAndExtraCopiesAndPublishesTheirRepair) {
   json theirs = Cm("shop", "theirs", "1");
   transform::Mark(theirs, {"dr", "other-live", "uid-x", "1"});
   ASSERT_TRUE(dst_->Create(CmRef("shop"), theirs).ok());
-  const json created_namespace = {
-      {"apiVersion", "v1"},
-      {"kind", "Namespace"},
-      {"metadata",
-       {{"name", "created-by-sync"},
-        {"labels", {{"kubesync.io/managed-by", kId}}},
-        {"annotations", {{"kubesync.io/live-synchronization", "dr/live"}}}}}};
+  const json created_namespace = {{"apiVersion", "v1"},
+                                  {"kind", "Namespace"},
+                                  {"metadata",
+                                   {{"name", "created-by-sync"},
+                                    {"labels", {{"kubesync.io/managed-by", kId}}},
+                                    {"annotations", {{"kubesync.io/live-synchronization", "dr/live"}}}}}};
   const kube::ResourceRef namespaces{"", "v1", "namespaces", "", "", ""};
   ASSERT_TRUE(dst_->Create(namespaces, created_namespace).ok());
 
@@ -238,11 +240,12 @@ TEST_F(ReconcilerTest, FindsMissingStaleAndExtraCopiesAndPublishesTheirRepair) {
   EXPECT_EQ(report.resources[0].managed, 5);
 
   const auto by_name = recorder_.ByName();
-  EXPECT_EQ(by_name, (std::map<std::string, proto::EventType>{{"changed", proto::EventType::kResync},
-                                                              {"missing", proto::EventType::kResync},
-                                                              {"edited", proto::EventType::kResync},
-                                                              {"gone", proto::EventType::kDeleteRequest},
-                                                              {"unselected", proto::EventType::kDeleteRequest}}));
+  EXPECT_EQ(by_name,
+            (std::map<std::string, proto::EventType>{{"changed", proto::EventType::kResync},
+                                                     {"missing", proto::EventType::kResync},
+                                                     {"edited", proto::EventType::kResync},
+                                                     {"gone", proto::EventType::kDeleteRequest},
+                                                     {"unselected", proto::EventType::kDeleteRequest}}));
   for (const proto::Event& e : recorder_.events()) {
     EXPECT_TRUE(e.verify_destination) << e.name;
     EXPECT_EQ(e.live_synchronization_id, kId);
@@ -263,7 +266,8 @@ TEST_F(ReconcilerTest, FindsMissingStaleAndExtraCopiesAndPublishesTheirRepair) {
       // Stamped with the source's list version: newer than the copy's, so the
       // synchronizer's record does not take it for an old event; a re-creation later
       // has a larger version still.
-      EXPECT_GT(e.resource_version_number, std::stoull(gone["metadata"]["resourceVersion"].get<std::string>()));
+      EXPECT_GT(e.resource_version_number,
+                std::stoull(gone["metadata"]["resourceVersion"].get<std::string>()));
       // The copy as the reconciler saw it, for the delete's preconditions.
       auto copy = dst_->Get(CmRef("other", "gone"));
       ASSERT_TRUE(copy.ok());
@@ -314,7 +318,9 @@ TEST_F(ReconcilerTest, CopiesOfAResourceRemovedFromThePlanAreExtra) {
 )");
   for (int i = 0; i < 3; ++i) Synced(both, kConfigMaps, Cm("shop", "cm-" + std::to_string(i), "1"));
   Synced(both, kSecrets,
-         {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"namespace", "shop"}, {"name", "s"}}},
+         {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"namespace", "shop"}, {"name", "s"}}},
           {"data", {{"k", "dg=="}}}});
   const plan::Plan configmaps_only = MustParse(kConfigMapsOnly);  // the secrets rule was removed
   auto reconciler = Make(configmaps_only);
@@ -363,7 +369,8 @@ TEST_F(ReconcilerTest, AResourceThatCannotBeListedIsNotJudged) {
   const plan::Plan plan = MustParse(kConfigMapsOnly);
   Synced(plan, kConfigMaps, Cm("shop", "gone", "1"));
   ASSERT_TRUE(src_->Delete(CmRef("shop", "gone")).ok());
-  ASSERT_TRUE(source_cluster_->AddFault({.verb = "list", .resource = "configmaps", .count = 100, .code = 503}).ok());
+  ASSERT_TRUE(
+      source_cluster_->AddFault({.verb = "list", .resource = "configmaps", .count = 100, .code = 503}).ok());
   auto reconciler = Make(plan);
   const PassReport report = MustPass(*reconciler);
   const ResourceReport* cms = For(report, "configmaps");

@@ -29,7 +29,7 @@ std::string DestinationContentHash(const nlohmann::json& destination, const plan
 // PvcNeedsUpdate(destination, desired) says so, for everything else when
 // DestinationContentHash differs from `desired_hash`. `desired` is the transformed,
 // marked object; it is only read for PersistentVolumeClaims.
-bool Drifted(const nlohmann::json& destination, const nlohmann::json& desired, const std::string& desired_hash,
-             const plan::Gvr& gvr, const CleanOptions& options = {});
+bool Drifted(const nlohmann::json& destination, const nlohmann::json& desired,
+             const std::string& desired_hash, const plan::Gvr& gvr, const CleanOptions& options = {});
 
 }  // namespace kubesync::transform
