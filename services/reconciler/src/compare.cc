@@ -7,6 +7,7 @@
 #include "kubesync/core/backoff.h"
 #include "kubesync/kube/discovery.h"
 #include "kubesync/kube/errors.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/proto/envelope.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/transform/classify.h"
@@ -52,8 +53,7 @@ Status Reconciler::EnsureNamespaceLabels(Pass& pass) {
     }
     NoteSourceVersion(pass.source_rv, page->resource_version);
     for (const json& ns : page->items) {
-      const json& meta = Member(ns, "metadata");
-      pass.namespace_labels[StringMember(meta, "name")] = Member(meta, "labels");
+      pass.namespace_labels[kube::meta::Name(ns)] = kube::meta::Labels(ns);
     }
     if (page->continue_token.empty()) break;
     options.continue_token = page->continue_token;
@@ -120,9 +120,8 @@ void Reconciler::CompareSource(Pass& pass, Target& target) {
     listed += page->items.size();
     for (const json& item : page->items) {
       if (Cancelled(pass)) return;
-      const json& meta = Member(item, "metadata");
-      const std::string ns = api->namespaced ? StringMember(meta, "namespace") : std::string();
-      const std::string name = StringMember(meta, "name");
+      const std::string ns = api->namespaced ? kube::meta::Namespace(item) : std::string();
+      const std::string& name = kube::meta::Name(item);
       if (name.empty() || plan_.IsDefaultExcluded(gvr, ns, name)) continue;
       static const json kNoLabels;
       const json* ns_labels = &kNoLabels;
@@ -130,10 +129,10 @@ void Reconciler::CompareSource(Pass& pass, Target& target) {
         auto it = pass.namespace_labels.find(ns);
         if (it != pass.namespace_labels.end()) ns_labels = &it->second;
       }
-      auto copy = target.copies.find(ns.empty() ? name : ns + "/" + name);
+      auto copy = target.copies.find(kube::ObjectKey(ns, name));
       Copy* existing = copy == target.copies.end() ? nullptr : &copy->second;
-      if (existing != nullptr) existing->source_present = existing->source_uid == StringMember(meta, "uid");
-      const plan::Rule* rule = plan_.MatchingRule(gvr, ns, name, Member(meta, "labels"), *ns_labels);
+      if (existing != nullptr) existing->source_present = existing->source_uid == kube::meta::Uid(item);
+      const plan::Rule* rule = plan_.MatchingRule(gvr, ns, name, kube::meta::Labels(item), *ns_labels);
       if (rule == nullptr) continue;  // not selected: a copy of it is extra
       const transform::Decision decision = transform::Classify(item, gvr);
       if (!decision.copy()) {
@@ -148,8 +147,8 @@ void Reconciler::CompareSource(Pass& pass, Target& target) {
       if (!object.contains("apiVersion") || !object["apiVersion"].is_string())
         object["apiVersion"] = api_version;
       if (StringMember(object, "kind").empty()) object["kind"] = api->kind;
-      const std::string uid = StringMember(meta, "uid");
-      const std::string rv = StringMember(meta, "resourceVersion");
+      const std::string& uid = kube::meta::Uid(item);
+      const std::string& rv = kube::meta::ResourceVersion(item);
       Result<transform::Prepared> desired = transform::PrepareForDestination(
           object, gvr, rule->transformation, transform::MarkInfo{plan_.namespace_, plan_.name, uid, rv});
       if (!desired.ok()) {
@@ -257,7 +256,7 @@ Status Reconciler::DeleteExtras(Pass& pass, PassReport& report) {
         // A resource the plan no longer names was not listed in the source: ask for this one.
         Result<json> source = source_.Get({gvr.group, gvr.version, gvr.resource, copy.ns, copy.name, ""});
         if (source.ok()) {
-          copy.source_present = StringMember(Member(*source, "metadata"), "uid") == copy.source_uid;
+          copy.source_present = kube::meta::Uid(*source) == copy.source_uid;
         } else if (!kube::IsNotFound(source.status())) {
           logger_.Error("error getting object from cluster",
                         {{"sourceCluster", source_cluster_},

@@ -1,5 +1,5 @@
-// The Reconciler's private pass state and small JSON helpers, shared by reconciler.cc
-// (destination side, report) and compare.cc (source side, deletes, publishing).
+// The Reconciler's private pass state and small JSON helpers (metadata: kube/object_meta.h), shared by
+// reconciler.cc (destination side, report) and compare.cc (source side, deletes, publishing).
 #pragma once
 
 #include <cstdint>
@@ -30,23 +30,12 @@ inline std::string StringMember(const json& object, const char* key) {
   return v.is_string() ? v.get<std::string>() : std::string();
 }
 
-inline std::string Annotation(const json& object, std::string_view key) {
-  const json& annotations = Member(Member(object, "metadata"), "annotations");
-  if (!annotations.is_object()) return {};
-  auto it = annotations.find(std::string(key));
-  return it != annotations.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 inline bool IsPvc(const plan::Gvr& gvr) {
   return gvr.group.empty() && gvr.resource == "persistentvolumeclaims";
 }
 
 inline json ResourceField(const plan::Gvr& gvr) {
   return {{"apiGroup", gvr.group}, {"apiVersion", gvr.version}, {"resource", gvr.resource}};
-}
-
-inline std::string Key(const std::string& ns, const std::string& name) {
-  return ns.empty() ? name : ns + "/" + name;
 }
 
 }  // namespace internal

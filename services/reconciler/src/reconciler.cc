@@ -9,6 +9,7 @@
 
 #include "kubesync/kube/discovery.h"
 #include "kubesync/kube/errors.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/proto/envelope.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/transform/classify.h"
@@ -18,9 +19,7 @@
 #include "pass_internal.h"
 
 namespace kubesync::reconciler {
-using internal::Annotation;
 using internal::IsPvc;
-using internal::Key;
 using internal::Member;
 using internal::ResourceField;
 using internal::StringMember;
@@ -270,16 +269,15 @@ void Reconciler::ListDestination(Pass& pass, Target& target) {
     for (const json& item : page->items) {
       if (!transform::IsManagedBy(item, config_.id)) continue;
       Copy copy;
-      copy.source_uid = Annotation(item, transform::kSourceUidAnnotation);
+      copy.source_uid = kube::meta::Annotation(item, transform::kSourceUidAnnotation);
       // Only copies of source objects; the namespaces the synchronizer created and the
       // recovery Task carry the marking but no source uid, and are not the reconciler's.
       if (copy.source_uid.empty()) continue;
-      const json& meta = Member(item, "metadata");
-      copy.ns = StringMember(meta, "namespace");
-      copy.name = StringMember(meta, "name");
+      copy.ns = kube::meta::Namespace(item);
+      copy.name = kube::meta::Name(item);
       if (copy.name.empty() || plan_.IsDefaultExcluded(gvr, copy.ns, copy.name)) continue;
-      copy.uid = StringMember(meta, "uid");
-      copy.resource_version = StringMember(meta, "resourceVersion");
+      copy.uid = kube::meta::Uid(item);
+      copy.resource_version = kube::meta::ResourceVersion(item);
       if (target.in_plan) {
         // List items carry no apiVersion and kind; the copy as written had both.
         json object = item;
@@ -291,7 +289,7 @@ void Reconciler::ListDestination(Pass& pass, Target& target) {
           copy.hash = transform::DestinationContentHash(object, gvr);
         }
       }
-      std::string key = Key(copy.ns, copy.name);
+      std::string key = kube::ObjectKey(copy.ns, copy.name);
       target.copies.emplace(std::move(key), std::move(copy));
     }
     if (page->continue_token.empty()) break;

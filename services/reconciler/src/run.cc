@@ -3,16 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <utility>
 
 #include "kubesync/bus/jetstream.h"
 #include "kubesync/bus/subjects.h"
 #include "kubesync/service/bus.h"
-#include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
-#include "kubesync/service/options.h"
-#include "kubesync/service/shutdown.h"
+#include "kubesync/service/run.h"
 #include "kubesync/state/pass_summary.h"
 #include "kubesync/state/redis_client.h"
 #include "reconciler.h"
@@ -20,11 +17,44 @@
 namespace kubesync::reconciler {
 namespace {
 
-constexpr const char* kComponent = "reconciler";
 constexpr int kExitGuardTripped = 3;
 
-// Redis holds only the last pass's summary for the controller: the reconciler is right
-// without it, so an unreachable Redis is a warning and another try next pass.
+struct Flags {
+  bool once = false;
+  bool dry_run = false;
+  int64_t page_size = 500;
+  double mass_delete_fraction = 0.5;
+  int64_t mass_delete_min = 10;
+  int64_t initial_delay_seconds = 10;
+};
+
+void AddFlags(CLI::App& app, Flags& f) {
+  app.add_flag("--once", f.once, "run one pass, print the drift report and exit");
+  app.add_flag("--dry-run", f.dry_run, "change nothing: only report what a pass would do (with --once)");
+  app.add_option("--page-size", f.page_size, "LIST page size")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--mass-delete-fraction", f.mass_delete_fraction,
+                 "delete nothing when a pass would delete more than this "
+                 "fraction of the destination's "
+                 "managed copies (and more than --mass-delete-min); 1 turns "
+                 "the guard off")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--mass-delete-min", f.mass_delete_min,
+                 "deletes a pass may always make, whatever the fraction")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--initial-delay", f.initial_delay_seconds,
+                 "seconds before the first pass (the pipeline copies the "
+                 "initial list meanwhile)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+}
+
+// Redis holds only the last pass's summary for the controller: the reconciler
+// is right without it, so an unreachable Redis is a warning and another try
+// next pass.
 class SummaryWriter {
  public:
   SummaryWriter(std::string url, std::string id, const log::Logger& logger)
@@ -61,59 +91,19 @@ void PrintReport(const PassReport& report) {
 
 int ExitCode(const PassReport& report) {
   if (report.guard_tripped) return kExitGuardTripped;
-  return report.failed_resources() > 0 ? 1 : 0;
+  return report.failed_resources() > 0 ? service::kExitFailure : service::kExitOk;
 }
 
-}  // namespace
-
-int Run(int argc, char** argv) {
-  service::ShutdownSignal shutdown;  // first, before any thread
-
-  CLI::App app{
-      "kubesync reconciler: makes the destination equal the source and reports how far apart they are"};
-  service::CommonOptions options;
-  service::AddCommonFlags(app, options);
-  bool once = false;
-  bool dry_run = false;
-  int64_t page_size = 500;
-  double mass_delete_fraction = 0.5;
-  int64_t mass_delete_min = 10;
-  int64_t initial_delay_seconds = 10;
-  app.add_flag("--once", once, "run one pass, print the drift report and exit");
-  app.add_flag("--dry-run", dry_run, "change nothing: only report what a pass would do");
-  app.add_option("--page-size", page_size, "LIST page size")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
-  app.add_option("--mass-delete-fraction", mass_delete_fraction,
-                 "delete nothing when a pass would delete more than this fraction of the destination's "
-                 "managed copies (and more than --mass-delete-min); 1 turns the guard off")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--mass-delete-min", mass_delete_min,
-                 "deletes a pass may always make, whatever the fraction")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--initial-delay", initial_delay_seconds,
-                 "seconds before the first pass (the pipeline copies the initial list meanwhile)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+// The component's body; `once_exit` gets the --once pass's exit code.
+Status RunReconciler(service::ServiceContext& ctx, service::ShutdownSignal& shutdown, const Flags& flags,
+                     int& once_exit) {
+  const log::Logger& logger = ctx.logger;
+  const service::CommonOptions& options = ctx.options;
+  const plan::Plan& plan = ctx.plan;
+  if (flags.dry_run && !flags.once) {
+    std::cerr << "reconciler: --dry-run: only with --once\n";
+    return InvalidArgumentError("--dry-run: only with --once");
   }
-  if (dry_run && !once) {
-    std::cerr << kComponent << ": --dry-run: only with --once\n";
-    return 2;
-  }
-
-  Result<service::ServiceContext> ctx = service::MakeContext(kComponent, options);
-  if (!ctx.ok()) {
-    std::cerr << kComponent << ": " << ctx.status().ToString() << "\n";
-    return 2;
-  }
-  const log::Logger& logger = ctx->logger;
-  const plan::Plan& plan = ctx->plan;
   const nlohmann::json source_cluster = service::ClusterRef(plan.source_cluster, plan.namespace_);
   const nlohmann::json destination_cluster = service::ClusterRef(plan.destination_cluster, plan.namespace_);
   const kube::ClientOptions client_options{.qps = options.kube_qps, .burst = options.kube_burst};
@@ -121,32 +111,27 @@ int Run(int argc, char** argv) {
   Result<std::unique_ptr<kube::Client>> source =
       service::ConnectCluster(options.source_kubeconfig, client_options);
   if (!source.ok()) {
-    logger.Error("error connecting to cluster",
-                 {{"sourceCluster", source_cluster}, {"error", source.status().ToString()}});
-    return 1;
+    return service::StartFailure(logger, "error connecting to cluster", source.status(),
+                                 {{"sourceCluster", source_cluster}});
   }
   Result<std::unique_ptr<kube::Client>> destination =
       service::ConnectCluster(options.destination_kubeconfig, client_options);
   if (!destination.ok()) {
-    logger.Error("error connecting to cluster",
-                 {{"destinationCluster", destination_cluster}, {"error", destination.status().ToString()}});
-    return 1;
+    return service::StartFailure(logger, "error connecting to cluster", destination.status(),
+                                 {{"destinationCluster", destination_cluster}});
   }
-  Result<std::string> subject = bus::EventsSubject(ctx->id);
+  Result<std::string> subject = bus::EventsSubject(ctx.id);
   if (!subject.ok()) {
     logger.Error("invalid live synchronization id", {{"error", subject.status().ToString()}});
-    return 2;
+    return subject.status();
   }
 
-  // A dry run publishes nothing, so it needs no NATS (a drift report from a laptop).
+  // A dry run publishes nothing, so it needs no NATS (a drift report from a
+  // laptop).
   std::unique_ptr<bus::Connection> nats;
-  if (!dry_run) {
-    Result<std::unique_ptr<bus::Connection>> connected = service::ConnectBus(*ctx, shutdown);
-    if (!connected.ok()) {
-      if (connected.status().code() == Code::kCancelled) return 0;
-      logger.Error("error connecting to nats", {{"error", connected.status().ToString()}});
-      return 1;
-    }
+  if (!flags.dry_run) {
+    Result<std::unique_ptr<bus::Connection>> connected = service::ConnectBus(ctx, shutdown);
+    if (!connected.ok()) return service::StartFailure(logger, "error connecting to nats", connected.status());
     nats = std::move(*connected);
   }
   bus::Connection* connection = nats.get();
@@ -157,28 +142,29 @@ int Run(int argc, char** argv) {
   };
 
   ReconcilerConfig config;
-  config.id = ctx->id;
+  config.id = ctx.id;
   config.events_subject = *subject;
-  config.page_size = page_size;
-  config.mass_delete_fraction = mass_delete_fraction;
-  config.mass_delete_min = mass_delete_min;
+  config.page_size = flags.page_size;
+  config.mass_delete_fraction = flags.mass_delete_fraction;
+  config.mass_delete_min = flags.mass_delete_min;
   Reconciler reconciler(**source, **destination, plan, config, std::move(publish), logger, source_cluster,
                         destination_cluster);
-  SummaryWriter summaries(options.redis_url, ctx->id, logger);
+  SummaryWriter summaries(options.redis_url, ctx.id, logger);
 
-  if (once) {
-    Result<PassReport> report = reconciler.RunPass(dry_run, &shutdown.flag());
-    if (!report.ok()) return report.status().code() == Code::kCancelled ? 0 : 1;
+  if (flags.once) {
+    Result<PassReport> report = reconciler.RunPass(flags.dry_run, &shutdown.flag());
+    if (!report.ok()) return report.status();
     PrintReport(*report);
     summaries.Write(report->Summary());
-    return ExitCode(*report);
+    once_exit = ExitCode(*report);
+    return OkStatus();
   }
 
   logger.Info("reconciler started", {{"sourceCluster", source_cluster},
                                      {"destinationCluster", destination_cluster},
                                      {"subject", *subject},
                                      {"resyncPeriod", plan.resync_period.count()}});
-  std::chrono::milliseconds wait = std::chrono::seconds(initial_delay_seconds);
+  std::chrono::milliseconds wait = std::chrono::seconds(flags.initial_delay_seconds);
   while (!shutdown.WaitFor(wait)) {
     Result<PassReport> report = reconciler.RunPass(false, &shutdown.flag());
     if (!report.ok()) break;  // cancelled: shutting down
@@ -188,7 +174,25 @@ int Run(int argc, char** argv) {
   }
   logger.Info("reconciler stopping",
               {{"sourceCluster", source_cluster}, {"destinationCluster", destination_cluster}});
-  return 0;
+  return OkStatus();
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  Flags flags;
+  int once_exit = service::kExitOk;
+  const int exit_code =
+      service::RunComponent(argc, argv,
+                            {.name = "reconciler",
+                             .description = "kubesync reconciler: makes the destination equal the "
+                                            "source and reports how far apart they are",
+                             .add_flags = [&](CLI::App& app) { AddFlags(app, flags); },
+                             .body =
+                                 [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
+                                   return RunReconciler(ctx, shutdown, flags, once_exit);
+                                 }});
+  return exit_code != service::kExitOk ? exit_code : once_exit;
 }
 
 }  // namespace kubesync::reconciler

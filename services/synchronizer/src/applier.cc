@@ -281,8 +281,8 @@ Outcome Applier::Remove(Call& call) {
     // or a person) is newer than that judgement, and the next pass judges again.
     if (*existing && ev.type == proto::EventType::kDeleteRequest && !ev.object_json.empty()) {
       const json seen = json::parse(ev.object_json, nullptr, /*allow_exceptions=*/false);
-      if (seen.is_object() && (MetaString(seen, "uid") != MetaString(**existing, "uid") ||
-                               MetaString(seen, "resourceVersion") != MetaString(**existing, "resourceVersion"))) {
+      if (seen.is_object() && (kube::meta::Uid(seen) != kube::meta::Uid(**existing) ||
+                               kube::meta::ResourceVersion(seen) != kube::meta::ResourceVersion(**existing))) {
         return Outcome{Effect::kSkippedStale, {}};
       }
     }
