@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "kubesync/core/status.h"
 
@@ -30,6 +31,17 @@ struct ControllerOptions {
   std::string webhook_cert_file;
   std::string webhook_key_file;
   std::string webhook_port_file;   // written with the bound port (tests, demo)
+  // Reconcile workers (a key is never held by two at once).
+  int workers = 4;
+  // Namespaces (in any watched cluster) whose Tasks run as kubesync though kubesync did not
+  // derive them: the cluster admin's choice. Elsewhere only derived Tasks run.
+  std::vector<std::string> allowed_task_namespaces;
+  // Leader election (coordination.k8s.io/v1 Lease "kubesync-controller").
+  bool leader_elect = true;
+  std::string leader_election_namespace;  // "" = operator_namespace, else "default"
+  std::chrono::milliseconds lease_duration{15'000};
+  std::chrono::milliseconds renew_deadline{10'000};
+  std::chrono::milliseconds retry_period{2'000};
 };
 
 // Parses argv; on --help or a bad flag prints and returns the exit code in `exit_code`.

@@ -341,6 +341,92 @@ TEST_F(ControllerE2eTest, ATaskRunSuspendsFirstAndRestoresTheSourceReplicaCounts
   EXPECT_NE(get.output.find("Succeeded"), std::string::npos) << get.output;
 }
 
+// Issue 10, item 1: kubesync's destination credentials run only the Tasks it derived (the
+// controller recomputes them) or Tasks in --allowed-task-namespaces; which
+// LiveSynchronization a TaskRun suspends comes from the controller's own mapping, never from
+// an annotation anyone can write on a Task.
+TEST_F(ControllerE2eTest, OnlyDerivedOrAllowedTasksRunAndAForgedAnnotationSuspendsNothing) {
+  CreateClusters("trust");
+  CreateNamespace(C::kSource, "trust-app", {{"dr", "trust"}});
+  CreateDeployment("trust-app", "web", 3);
+  Apply(C::kDestination, "trust", ActivePassive("victim", "trust"));
+  ASSERT_TRUE(WaitForPhase("trust", "victim", "Running")) << ControllerLog();
+  ASSERT_TRUE(WaitForObject(C::kDestination, DeploymentPath("trust-app", "web"), Replicas(0))) << ControllerLog();
+
+  // A user-authored Task in the LiveSynchronization's namespace, valid, with the owner
+  // annotation forged.
+  const std::string evil_task =
+      "apiVersion: automation.astronetes.io/v1alpha1\nkind: Task\nmetadata:\n  name: evil\n"
+      "  annotations:\n    kubesync.io/live-synchronization: trust/victim\n"
+      "spec:\n  plugin: kubernetes-objects-transformation\n  config:\n    resources:\n"
+      "      - identifier:\n          group: apps\n          version: v1\n          resource: deployments\n"
+      "        patch:\n          operations:\n            - op: replace\n              path: /spec/replicas\n"
+      "              value: 7\n";
+  Apply(C::kDestination, "trust", evil_task);
+  Apply(C::kDestination, "trust",
+        "apiVersion: automation.astronetes.io/v1alpha1\nkind: TaskRun\nmetadata:\n  name: forged\n"
+        "spec:\n  taskName: evil\n  suspendLiveSynchronization: true\n");
+  std::optional<json> tr;
+  EXPECT_TRUE(WaitFor([&] {
+    tr = GetTaskRun("trust", "forged");
+    return tr && StatusString(tr, "phase") == "Failed";
+  }, std::chrono::seconds(30))) << (tr ? tr->dump() : "none") << ControllerLog();
+  EXPECT_NE(StatusString(tr, "message").find("Task \"evil\" is not a Task kubesync derived"), std::string::npos)
+      << (tr ? tr->dump() : "none");
+  auto ls = GetLiveSync("trust", "victim");
+  ASSERT_TRUE(ls);
+  EXPECT_FALSE((*ls)["spec"].value("suspend", false)) << "a forged annotation suspended a LiveSynchronization";
+  EXPECT_TRUE(Get(C::kDestination, DeploymentPath("trust-app", "web")).value_or(json())["spec"].value("replicas", -1) == 0)
+      << "the user's Task ran with kubesync's credentials";
+
+  // A namespace with no LiveSynchronization for this destination: refused, saying why.
+  CreateNamespace(C::kDestination, "elsewhere");
+  Apply(C::kDestination, "elsewhere", evil_task);
+  Apply(C::kDestination, "elsewhere",
+        "apiVersion: automation.astronetes.io/v1alpha1\nkind: TaskRun\nmetadata:\n  name: stray\n"
+        "spec:\n  taskName: evil\n");
+  EXPECT_TRUE(WaitFor([&] {
+    tr = GetTaskRun("elsewhere", "stray");
+    return tr && StatusString(tr, "phase") == "Failed";
+  }, std::chrono::seconds(30))) << (tr ? tr->dump() : "none") << ControllerLog();
+  EXPECT_NE(StatusString(tr, "message").find("namespace \"elsewhere\" holds no LiveSynchronization"),
+            std::string::npos)
+      << (tr ? tr->dump() : "none");
+
+  // A namespace the cluster admin allowed (--allowed-task-namespaces admin-tasks): runs.
+  CreateNamespace(C::kDestination, "admin-tasks", {{"purpose", "admin-tasks"}});
+  Apply(C::kDestination, "admin-tasks",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: switch\ndata:\n  v: \"1\"\n");
+  Apply(C::kDestination, "admin-tasks",
+        "apiVersion: automation.astronetes.io/v1alpha1\nkind: Task\nmetadata:\n  name: scale-web\n"
+        "spec:\n  plugin: kubernetes-objects-transformation\n  config:\n    resources:\n"
+        "      - identifier:\n          group: \"\"\n          version: v1\n          resource: configmaps\n"
+        "        patch:\n          filter:\n            namespaceSelector:\n              matchLabels:\n"
+        "                purpose: admin-tasks\n"
+        "          operations:\n            - op: replace\n              path: /data/v\n"
+        "              value: \"2\"\n");
+  Apply(C::kDestination, "admin-tasks",
+        "apiVersion: automation.astronetes.io/v1alpha1\nkind: TaskRun\nmetadata:\n  name: allowed\n"
+        "spec:\n  taskName: scale-web\n");
+  EXPECT_TRUE(WaitFor([&] {
+    tr = GetTaskRun("admin-tasks", "allowed");
+    return tr && (StatusString(tr, "phase") == "Succeeded" || StatusString(tr, "phase") == "Failed");
+  }, std::chrono::seconds(30))) << (tr ? tr->dump() : "none") << ControllerLog();
+  EXPECT_EQ(StatusString(tr, "phase"), "Succeeded") << (tr ? tr->dump() : "none");
+  EXPECT_TRUE(WaitForObject(C::kDestination, ConfigMapPath("admin-tasks", "switch"), Data("v", "2")));
+
+  // The derived Task itself runs, and suspends its own LiveSynchronization.
+  Apply(C::kDestination, "trust",
+        "apiVersion: automation.astronetes.io/v1alpha1\nkind: TaskRun\nmetadata:\n  name: genuine\n"
+        "spec:\n  taskName: victim\n  suspendLiveSynchronization: true\n");
+  EXPECT_TRUE(WaitFor([&] {
+    tr = GetTaskRun("trust", "genuine");
+    return tr && StatusString(tr, "phase") == "Succeeded";
+  }, std::chrono::seconds(40))) << (tr ? tr->dump() : "none") << ControllerLog();
+  EXPECT_TRUE(WaitForPhase("trust", "victim", "Suspended"));
+  EXPECT_TRUE(WaitForObject(C::kDestination, DeploymentPath("trust-app", "web"), Replicas(3)));
+}
+
 TEST_F(ControllerE2eTest, AKilledControllerTakesItsComponentsAlongAndResumesOnRestart) {
   CreateClusters("again");
   CreateNamespace(C::kSource, "again-app", {{"dr", "again"}});

@@ -177,7 +177,9 @@ void ControllerE2eTest::StartController() {
                 "--resync-interval-ms", "300", "--probe-interval-ms", "1000", "--webhook-bind", "127.0.0.1",
                 "--webhook-port", "0", "--webhook-cert-file", (destination_->work_dir() / "server.crt").string(),
                 "--webhook-key-file", (destination_->work_dir() / "server.key").string(), "--webhook-port-file",
-                port_file.string()},
+                port_file.string(), "--allowed-task-namespaces", "admin-tasks",
+                "--leader-election-lease-duration-ms", "3000", "--leader-election-renew-deadline-ms", "2000",
+                "--leader-election-retry-period-ms", "500"},
        .stdout_path = log,
        .stderr_path = log});
   ASSERT_TRUE(controller.ok()) << controller.status().ToString();

@@ -8,7 +8,7 @@ namespace kubesync::controller {
 namespace {
 
 TEST(WorkQueueTest, DeduplicatesWaitingKeys) {
-  WorkQueue q;
+  WorkQueue<std::string> q;
   q.Add("a");
   q.Add("b");
   q.Add("a");
@@ -18,7 +18,7 @@ TEST(WorkQueueTest, DeduplicatesWaitingKeys) {
 }
 
 TEST(WorkQueueTest, AKeyAddedWhileProcessedComesBackAfterDone) {
-  WorkQueue q;
+  WorkQueue<std::string> q;
   q.Add("a");
   auto key = q.Get();
   ASSERT_EQ(key, "a");
@@ -30,16 +30,16 @@ TEST(WorkQueueTest, AKeyAddedWhileProcessedComesBackAfterDone) {
 }
 
 TEST(WorkQueueTest, AddAfterDeliversOnceDue) {
-  WorkQueue q;
-  const auto start = WorkQueue::Clock::now();
+  WorkQueue<std::string> q;
+  const auto start = WorkQueue<std::string>::Clock::now();
   q.AddAfter("later", std::chrono::milliseconds(50));
   EXPECT_EQ(q.Len(), 0u);
   EXPECT_EQ(q.Get(), "later");
-  EXPECT_GE(WorkQueue::Clock::now() - start, std::chrono::milliseconds(50));
+  EXPECT_GE(WorkQueue<std::string>::Clock::now() - start, std::chrono::milliseconds(50));
 }
 
 TEST(WorkQueueTest, ShutDownWakesAWaitingGet) {
-  WorkQueue q;
+  WorkQueue<std::string> q;
   std::optional<std::string> got = "unset";
   std::thread t([&] { got = q.Get(); });
   q.ShutDown();
