@@ -2,6 +2,8 @@
 
 #include "kubesync/core/base64.h"
 #include "kubesync/kube/config.h"
+#include "kubesync/kube/transport.h"
+#include "typed.h"
 
 namespace kubesync::controller {
 
@@ -48,8 +50,9 @@ Result<ResolvedCluster> ClusterResolver::Resolve(const std::string& ns, const st
     if (cluster.status().code() == Code::kNotFound) return NotFoundError(what + " does not exist");
     return Status(cluster.status().code(), what + ": " + cluster.status().message());
   }
-  const json spec = cluster->value("spec", json::object());
-  const std::string secret_name = spec.is_object() ? spec.value("secretName", "") : "";
+  auto secret_field = ReadString(*cluster, "spec.secretName");
+  if (!secret_field.ok()) return InvalidArgumentError(what + ": " + secret_field.status().message());
+  const std::string secret_name = secret_field->value_or("");
   if (secret_name.empty()) return InvalidArgumentError(what + ": spec.secretName: Required value");
   auto secret = management_.Get({.group = "", .version = "v1", .resource = "secrets", .ns = ns, .name = secret_name});
   if (!secret.ok()) {
@@ -84,8 +87,13 @@ Result<std::shared_ptr<kube::Client>> ClusterResolver::ClientFor(const std::stri
   KS_ASSIGN_OR_RETURN(auto parsed, kube::Kubeconfig::Parse(kubeconfig));
   KS_ASSIGN_OR_RETURN(auto rest, parsed.ToRestConfig());
   kube::ClientOptions options = client_options_;
-  if (probe) options.max_retries = 0;
-  KS_ASSIGN_OR_RETURN(auto client, kube::Client::Create(rest, options));
+  kube::CurlTransportOptions transport;
+  if (probe) {
+    options.max_retries = 0;
+    transport.connect_timeout = kProbeConnectTimeout;
+    transport.request_timeout = kProbeRequestTimeout;
+  }
+  KS_ASSIGN_OR_RETURN(auto client, kube::Client::Create(rest, options, transport));
   std::shared_ptr<kube::Client> shared = std::move(client);
   if (clients_.size() > 64) clients_.clear();  // rotated kubeconfigs: keep the cache bounded
   clients_[key] = shared;

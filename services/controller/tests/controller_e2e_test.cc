@@ -1,10 +1,15 @@
 // The controller end to end, driven with kubectl as a platform engineer would: seed
 // samples applied unchanged, invalid samples refused with field paths, suspend and resume,
 // deletion, a killed component, a killed controller, recovery with TaskRuns, the audit webhook.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 
 #include "controller_fixture.h"
 #include "kubesync/core/base64.h"
@@ -37,6 +42,48 @@ auto Data(const std::string& key, const std::string& value) {
   return [key, value](const std::optional<json>& o) {
     return o && o->contains("data") && (*o)["data"].value(key, "") == value;
   };
+}
+
+// The embedded Redis the controller reports in its log ("process runtime ready").
+std::string RedisUrl() {
+  const std::string log = ControllerE2eTest::ControllerLog();
+  const std::string marker = "\"redisUrl\":\"";
+  const auto at = log.rfind(marker);
+  if (at == std::string::npos) return "";
+  const auto start = at + marker.size();
+  return log.substr(start, log.find('"', start) - start);
+}
+
+// How many keys match `pattern` (redis-cli --scan).
+size_t RedisKeys(const std::string& url, const std::string& pattern) {
+  auto r = ControllerE2eTest::Run({"redis-cli", "-u", url, "--scan", "--pattern", pattern});
+  size_t n = 0;
+  for (char c : r.output) n += c == '\n' ? 1 : 0;
+  return r.code == 0 ? n : 999999;
+}
+
+size_t CountLines(const std::string& text, const std::vector<std::string>& all_of) {
+  size_t n = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + start, end - start);
+    if (std::all_of(all_of.begin(), all_of.end(), [&](const std::string& s) { return line.find(s) != std::string::npos; })) {
+      ++n;
+    }
+    start = end + 1;
+  }
+  return n;
+}
+
+void WriteFileForTest(const std::string& name, const std::string& content) {
+  testsupport::WriteFile(ControllerE2eTest::work_->path() / name, content);
+}
+
+std::string TaskRunYaml(const std::string& name, const std::string& task, bool suspend_first = false) {
+  return "apiVersion: automation.astronetes.io/v1alpha1\nkind: TaskRun\nmetadata:\n  name: " + name +
+         "\nspec:\n  taskName: " + task + "\n" + (suspend_first ? "  suspendLiveSynchronization: true\n" : "");
 }
 
 // The active-passive sample with its name and namespace label changed, so that tests do not
@@ -292,8 +339,33 @@ TEST_F(ControllerE2eTest, DeletingALiveSynchronizationStopsItAndKeepsDestination
   };
   EXPECT_EQ(count_children(), 3u);
 
+  // What it owns outside the clusters: Redis records, its NATS stream, its set's files.
+  const auto runtime_dir = work_->path() / "runtime";
+  auto stream_dirs = [&] {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(runtime_dir / "nats", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().filename() == "KUBESYNC_gone_temporary") ++n;
+    }
+    return n;
+  };
+  const std::string redis_url = RedisUrl();
+  ASSERT_FALSE(redis_url.empty()) << ControllerLog();
+  ASSERT_TRUE(WaitFor([&] { return RedisKeys(redis_url, "kubesync:gone.temporary:*") > 0; })) << redis_url;
+  EXPECT_GT(stream_dirs(), 0u);
+  EXPECT_TRUE(std::filesystem::exists(runtime_dir / "gone.temporary"));
+  auto ls = GetLiveSync("gone", "temporary");
+  ASSERT_TRUE(ls);
+  EXPECT_NE(ls->dump().find("kubesync.io/cleanup"), std::string::npos) << "the finalizer is set: " << ls->dump();
+
   ASSERT_EQ(Kubectl(C::kDestination, {"delete", "livesynchronization", "temporary", "-n", "gone"}).code, 0);
   EXPECT_TRUE(WaitFor([&] { return count_children() == 0; }, std::chrono::seconds(30))) << ControllerLog();
+  EXPECT_TRUE(WaitFor([&] { return !GetLiveSync("gone", "temporary").has_value(); }, std::chrono::seconds(30)))
+      << "the finalizer was not removed\n" << ControllerLog();
+  EXPECT_EQ(RedisKeys(redis_url, "kubesync:gone.temporary:*"), 0u);
+  EXPECT_EQ(stream_dirs(), 0u) << "the NATS stream is left";
+  EXPECT_FALSE(std::filesystem::exists(runtime_dir / "gone.temporary")) << "the set's files are left";
   EXPECT_TRUE(Get(C::kDestination, ConfigMapPath("gone-app", "stays")).has_value());
   EXPECT_TRUE(Get(C::kDestination, "/apis/automation.astronetes.io/v1alpha1/namespaces/gone/tasks/temporary"))
       << "the Task stays, so the standby can still be activated";
@@ -425,6 +497,215 @@ TEST_F(ControllerE2eTest, OnlyDerivedOrAllowedTasksRunAndAForgedAnnotationSuspen
   }, std::chrono::seconds(40))) << (tr ? tr->dump() : "none") << ControllerLog();
   EXPECT_TRUE(WaitForPhase("trust", "victim", "Suspended"));
   EXPECT_TRUE(WaitForObject(C::kDestination, DeploymentPath("trust-app", "web"), Replicas(3)));
+}
+
+// Issue 10, item 8: two Secrets (two KubernetesClusters) for one destination cluster, each
+// used by a LiveSynchronization: one TaskRun watch for the cluster, one restorer run per
+// TaskRun.
+TEST_F(ControllerE2eTest, TwoSecretsForOneClusterRunATaskRunOnce) {
+  CreateClusters("twice");
+  // The same cluster under another name, its kubeconfig text different (a comment).
+  WriteFileForTest("destination-copy.kubeconfig",
+                   testsupport::ReadFile(destination_->kubeconfig_path("admin")) + "\n# the same cluster\n");
+  auto r = Kubectl(C::kDestination, {"create", "secret", "generic", "destination-copy", "-n", "twice",
+                                     "--from-file=kubeconfig.yaml=" + (work_->path() / "destination-copy.kubeconfig").string()});
+  ASSERT_EQ(r.code, 0) << r.output;
+  Apply(C::kDestination, "twice",
+        "apiVersion: assets.astronetes.io/v1alpha1\nkind: KubernetesCluster\nmetadata:\n  name: destination-copy\n"
+        "spec:\n  secretName: destination-copy\n");
+  CreateNamespace(C::kSource, "twice-a", {{"dr", "twice-a"}});
+  CreateNamespace(C::kSource, "twice-b", {{"dr", "twice-b"}});
+  CreateDeployment("twice-a", "api", 2);
+  Apply(C::kDestination, "twice", ActivePassive("first", "twice-a"));
+  std::string second = ActivePassive("second", "twice-b");
+  const std::string from = "destinationName: destination";
+  second.replace(second.find(from), from.size(), "destinationName: destination-copy");
+  Apply(C::kDestination, "twice", second);
+  ASSERT_TRUE(WaitForPhase("twice", "first", "Running")) << ControllerLog();
+  ASSERT_TRUE(WaitForPhase("twice", "second", "Running")) << ControllerLog();
+  ASSERT_TRUE(WaitForObject(C::kDestination, DeploymentPath("twice-a", "api"), Replicas(0)));
+
+  Apply(C::kDestination, "twice", TaskRunYaml("once", "first", /*suspend_first=*/true));
+  std::optional<json> tr;
+  ASSERT_TRUE(WaitFor([&] {
+    tr = GetTaskRun("twice", "once");
+    return tr && StatusString(tr, "phase") == "Succeeded";
+  }, std::chrono::seconds(40))) << (tr ? tr->dump() : "none") << ControllerLog();
+  EXPECT_TRUE(WaitForObject(C::kDestination, DeploymentPath("twice-a", "api"), Replicas(2)));
+  const std::string uid = (*tr)["metadata"].value("uid", "");
+  const std::string log = ControllerLog();
+  EXPECT_EQ(CountLines(log, {"\"recovery started\"", "twice/once"}), 1u) << log;
+  EXPECT_EQ(CountLines(log, {"\"recovery started\"", "taskrun." + uid}), 1u) << "jobs are keyed by TaskRun uid";
+  EXPECT_EQ(CountLines(log, {"\"watching TaskRuns in a destination cluster\"",
+                             "127.0.0.1:" + std::to_string(destination_->port())}),
+            1u)
+      << "one TaskRun watch per cluster\n" << log;
+}
+
+// Issue 11: a blackholed cluster (accepts connections, never answers) used by one
+// LiveSynchronization does not hold up another LiveSynchronization's TaskRun; once no
+// LiveSynchronization uses it, its TaskRun watch stops.
+TEST_F(ControllerE2eTest, ABlackholedClusterDoesNotStallOtherWork) {
+  CreateClusters("slow");
+  const int hole = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(hole, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(hole, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(hole, 128), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(hole, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string server = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  WriteFileForTest("blackhole.kubeconfig",
+                   "apiVersion: v1\nkind: Config\nclusters:\n- name: hole\n  cluster:\n    server: " + server +
+                       "\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\n"
+                       "contexts:\n- name: c\n  context:\n    cluster: hole\n    user: u\ncurrent-context: c\n");
+  auto r = Kubectl(C::kDestination, {"create", "secret", "generic", "blackhole", "-n", "slow",
+                                     "--from-file=kubeconfig.yaml=" + (work_->path() / "blackhole.kubeconfig").string()});
+  ASSERT_EQ(r.code, 0) << r.output;
+  // Several clusters and a LiveSynchronization on the blackhole, to occupy more than one worker.
+  for (const std::string name : {"blackhole", "blackhole-2", "blackhole-3", "blackhole-4"}) {
+    Apply(C::kDestination, "slow",
+          "apiVersion: assets.astronetes.io/v1alpha1\nkind: KubernetesCluster\nmetadata:\n  name: " + name +
+              "\nspec:\n  secretName: blackhole\n");
+  }
+  std::string stuck = ActivePassive("stuck", "slow-stuck");
+  const std::string from = "destinationName: destination";
+  stuck.replace(stuck.find(from), from.size(), "destinationName: blackhole");
+  Apply(C::kDestination, "slow", stuck);
+  ASSERT_TRUE(WaitFor([&] { return ControllerLog().find(std::to_string(ntohs(addr.sin_port))) != std::string::npos; }))
+      << "the blackholed destination is in use\n" << ControllerLog();
+
+  CreateNamespace(C::kSource, "slow-app", {{"dr", "slow-app"}});
+  CreateDeployment("slow-app", "web", 4);
+  Apply(C::kDestination, "slow", ActivePassive("quick", "slow-app"));
+  ASSERT_TRUE(WaitForObject(C::kDestination, DeploymentPath("slow-app", "web"), Replicas(0), std::chrono::seconds(30)))
+      << ControllerLog();
+  ASSERT_TRUE(WaitForObject(C::kDestination, "/apis/automation.astronetes.io/v1alpha1/namespaces/slow/tasks/quick",
+                            Exists, std::chrono::seconds(20)));
+  const auto start = std::chrono::steady_clock::now();
+  Apply(C::kDestination, "slow", TaskRunYaml("fast", "quick"));
+  std::optional<json> tr;
+  EXPECT_TRUE(WaitFor([&] {
+    tr = GetTaskRun("slow", "fast");
+    return tr && StatusString(tr, "phase") == "Succeeded";
+  }, std::chrono::seconds(20))) << (tr ? tr->dump() : "none") << ControllerLog();
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  std::cout << "TaskRun beside a blackholed cluster: Succeeded after " << took.count() << " ms\n";
+  EXPECT_TRUE(WaitForObject(C::kDestination, DeploymentPath("slow-app", "web"), Replicas(4)));
+
+  // No LiveSynchronization uses the blackhole any more: its TaskRun watch stops.
+  ASSERT_EQ(Kubectl(C::kDestination, {"delete", "livesynchronization", "stuck", "-n", "slow", "--wait=false"}).code, 0);
+  EXPECT_TRUE(WaitFor([] { return ControllerLog().find("stopped watching TaskRuns in a cluster no longer used") !=
+                                  std::string::npos; }, std::chrono::seconds(60)))
+      << ControllerLog();
+  for (const std::string name : {"blackhole", "blackhole-2", "blackhole-3", "blackhole-4"}) {
+    EXPECT_EQ(Kubectl(C::kDestination, {"delete", "kubernetescluster", name, "-n", "slow"}).code, 0);
+  }
+  close(hole);
+}
+
+// Issue 11: fields accepted but not acted on are named in a ConfigurationWarning condition.
+TEST_F(ControllerE2eTest, FieldsNotActedOnGiveAConfigurationWarning) {
+  CreateClusters("warn");
+  std::string yaml = ActivePassive("noted", "warn");
+  const std::string from = "    observability:\n      enabled: false\n";
+  ASSERT_NE(yaml.find(from), std::string::npos);
+  yaml.replace(yaml.find(from), from.size(),
+               "    observability:\n      enabled: true\n    bucketName: originals\n    components:\n"
+               "      processor:\n        imagePullPolicy: Always\n        resources:\n          limits:\n"
+               "            cpu: 500m\n      metricsExporter:\n        replicas: 1\n");
+  Apply(C::kDestination, "warn", yaml);
+  std::optional<json> ls;
+  std::string message;
+  EXPECT_TRUE(WaitFor([&] {
+    ls = GetLiveSync("warn", "noted");
+    if (!ls || !ls->contains("status")) return false;
+    for (const auto& c : (*ls)["status"].value("conditions", json::array())) {
+      if (c.value("type", "") == "ConfigurationWarning" && c.value("status", "") == "True") {
+        message = c.value("message", "");
+        return true;
+      }
+    }
+    return false;
+  })) << (ls ? ls->dump() : "none") << ControllerLog();
+  for (const std::string field :
+       {"spec.config.observability", "spec.config.bucketName", "spec.config.components.processor.imagePullPolicy",
+        "spec.config.components.processor.resources", "spec.config.components.metricsExporter"}) {
+    EXPECT_NE(message.find(field + ":"), std::string::npos) << field << " in: " << message;
+  }
+  EXPECT_TRUE(WaitFor([] { return HasEvent(C::kDestination, "warn", "noted", "ConfigurationWarning"); }));
+  EXPECT_TRUE(WaitForPhase("warn", "noted", "Running")) << "warnings do not stop it";
+}
+
+// Issue 11: two controllers, one Lease: only the leader acts; killing it hands over, and the
+// new leader watches TaskRuns from start-up, for a suspended LiveSynchronization too.
+TEST_F(ControllerE2eTest, KillingTheLeaderHandsOverToTheStandbyController) {
+  CreateClusters("lead");
+  CreateNamespace(C::kSource, "lead-app", {{"dr", "lead-app"}});
+  CreateDeployment("lead-app", "svc", 3);
+  Apply(C::kDestination, "lead", ActivePassive("held", "lead-app"));
+  ASSERT_TRUE(WaitForObject(C::kDestination, DeploymentPath("lead-app", "svc"), Replicas(0))) << ControllerLog();
+  auto r = Kubectl(C::kDestination, {"patch", "livesynchronization", "held", "-n", "lead", "-p",
+                                     R"({"spec":{"suspend":true}})", "--type=merge"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_TRUE(WaitForPhase("lead", "held", "Suspended")) << ControllerLog();
+
+  const auto standby_log = work_->path() / "standby.log";
+  auto standby = testsupport::Process::Start(
+      {.argv = {CONTROLLER_BIN, "--kubeconfig", destination_->kubeconfig_path("admin").string(),
+                "--operator-namespace", "kubesync", "--work-dir", (work_->path() / "standby-runtime").string(),
+                "--resync-interval-ms", "300", "--probe-interval-ms", "1000", "--allowed-task-namespaces",
+                "admin-tasks", "--leader-election-lease-duration-ms", "3000", "--leader-election-renew-deadline-ms",
+                "2000", "--leader-election-retry-period-ms", "500"},
+       .stdout_path = standby_log,
+       .stderr_path = standby_log});
+  ASSERT_TRUE(standby.ok()) << standby.status().ToString();
+  ASSERT_TRUE(WaitFor([&] {
+    return testsupport::ReadFile(standby_log).find("waiting to become the leader") != std::string::npos;
+  }));
+  // While the leader lives the standby only waits: a change is acted on by the leader alone.
+  Apply(C::kDestination, "lead", ActivePassive("later", "lead-later"));
+  ASSERT_TRUE(WaitFor([] {
+    auto ls = GetLiveSync("lead", "later");
+    return ls && StatusString(ls, "phase") == "Running";
+  })) << ControllerLog();
+  EXPECT_EQ(testsupport::ReadFile(standby_log).find("became the leader"), std::string::npos)
+      << testsupport::ReadFile(standby_log);
+  auto lease = Get(C::kDestination, "/apis/coordination.k8s.io/v1/namespaces/kubesync/leases/kubesync-controller");
+  ASSERT_TRUE(lease) << "no Lease";
+  const std::string first_holder = (*lease)["spec"].value("holderIdentity", "");
+  EXPECT_FALSE(first_holder.empty());
+
+  controller_->Kill();
+  const auto killed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitFor([&] {
+    return testsupport::ReadFile(standby_log).find("became the leader") != std::string::npos;
+  }, std::chrono::seconds(30))) << testsupport::ReadFile(standby_log);
+  std::cout << "standby became the leader "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed).count()
+            << " ms after the leader was killed\n";
+  lease = Get(C::kDestination, "/apis/coordination.k8s.io/v1/namespaces/kubesync/leases/kubesync-controller");
+  ASSERT_TRUE(lease);
+  EXPECT_NE((*lease)["spec"].value("holderIdentity", ""), first_holder);
+  EXPECT_GE((*lease)["spec"].value("leaseTransitions", 0), 1);
+
+  // The new leader honours a TaskRun for the suspended LiveSynchronization's Task.
+  Apply(C::kDestination, "lead", TaskRunYaml("after-failover", "held"));
+  std::optional<json> tr;
+  EXPECT_TRUE(WaitFor([&] {
+    tr = GetTaskRun("lead", "after-failover");
+    return tr && StatusString(tr, "phase") == "Succeeded";
+  }, std::chrono::seconds(40))) << (tr ? tr->dump() : "none") << testsupport::ReadFile(standby_log);
+  EXPECT_TRUE(WaitForObject(C::kDestination, DeploymentPath("lead-app", "svc"), Replicas(3)));
+
+  // Hand the Lease back (SIGTERM releases it) and restore the suite's controller.
+  EXPECT_EQ(standby->Stop(std::chrono::seconds(20)), 0) << testsupport::ReadFile(standby_log);
+  EXPECT_NE(testsupport::ReadFile(standby_log).find("released the leadership"), std::string::npos);
+  StartController();
+  EXPECT_TRUE(WaitFor([] { return ControllerLog().find("became the leader") != std::string::npos; },
+                      std::chrono::seconds(20)));
 }
 
 TEST_F(ControllerE2eTest, AKilledControllerTakesItsComponentsAlongAndResumesOnRestart) {

@@ -36,6 +36,15 @@ CommandResult ControllerE2eTest::Kubectl(Cluster cluster, std::vector<std::strin
   return {code.value_or(-1), ReadFile(out)};
 }
 
+CommandResult ControllerE2eTest::Run(std::vector<std::string> argv) {
+  static int counter = 0;
+  const auto out = work_->path() / ("run-" + std::to_string(++counter) + ".out");
+  auto p = testsupport::Process::Start({.argv = argv, .stdout_path = out, .stderr_path = out});
+  if (!p.ok()) return {-1, p.status().ToString()};
+  auto code = p->Wait(std::chrono::seconds(60));
+  return {code.value_or(-1), ReadFile(out)};
+}
+
 void ControllerE2eTest::Apply(Cluster cluster, const std::string& ns, const std::string& manifest) {
   auto r = Kubectl(cluster, {"apply", "-n", ns}, manifest);
   ASSERT_EQ(r.code, 0) << r.output;

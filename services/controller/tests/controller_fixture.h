@@ -35,6 +35,8 @@ class ControllerE2eTest : public ::testing::Test {
 
   // kubectl as the admin of `cluster`; `manifest`, when given, is passed with -f.
   static CommandResult Kubectl(Cluster cluster, std::vector<std::string> args, const std::string& manifest = "");
+  // Runs a command, stdout and stderr captured.
+  static CommandResult Run(std::vector<std::string> argv);
   // Applies `manifest` in `ns` on the destination (the management cluster); fails the test
   // on error.
   static void Apply(Cluster cluster, const std::string& ns, const std::string& manifest);
