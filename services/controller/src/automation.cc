@@ -26,7 +26,8 @@ void ValidatedOnlyReconciler::Reconcile(const QueueKey& key) {
     std::string message;
     for (const auto& e : report.errors) message += (message.empty() ? "" : "; ") + e.ToString();
     if (message.empty()) message = valid.message();
-    SetCondition(conditions, {"Invalid", ConditionStatus::kTrue, "InvalidConfiguration", message}, generation, now);
+    SetCondition(conditions, {"Invalid", ConditionStatus::kTrue, "InvalidConfiguration", message}, generation,
+                 now);
     SetCondition(conditions,
                  {"Ready", ConditionStatus::kFalse, "InvalidConfiguration", "the configuration is invalid"},
                  generation, now);
@@ -36,10 +37,11 @@ void ValidatedOnlyReconciler::Reconcile(const QueueKey& key) {
                       {{"object", key.ObjectKey()}, {"error", message}});
   } else {
     SetCondition(conditions, {"Invalid", ConditionStatus::kFalse, "Valid", ""}, generation, now);
-    SetCondition(conditions,
-                 {"Ready", ConditionStatus::kFalse, "NotImplemented",
-                  "the configuration is valid; running " + resource_ + " is not part of this kubesync release"},
-                 generation, now);
+    SetCondition(
+        conditions,
+        {"Ready", ConditionStatus::kFalse, "NotImplemented",
+         "the configuration is valid; running " + resource_ + " is not part of this kubesync release"},
+        generation, now);
     status["phase"] = "Pending";
   }
   status["conditions"] = conditions;
@@ -51,7 +53,8 @@ void ValidatedOnlyReconciler::Reconcile(const QueueKey& key) {
                                   .subresource = "status"},
                                  kube::PatchType::kMerge, json{{"status", status}}.dump());
   if (!r.ok() && r.status().code() != Code::kNotFound) {
-    ctx_.logger.Warn("could not update status", {{"object", key.ObjectKey()}, {"error", r.status().ToString()}});
+    ctx_.logger.Warn("could not update status",
+                     {{"object", key.ObjectKey()}, {"error", r.status().ToString()}});
   }
 }
 

@@ -81,7 +81,8 @@ void ClusterReconciler::Reconcile(const QueueKey& key) {
                          reachable ? "Reachable" : "Unreachable",
                          reachable ? "server " + result->version : result->error);
     ctx_.logger.Info(reachable ? "cluster reachable" : "cluster unreachable",
-                     {{"kubernetesCluster", key.ObjectKey()}, {"serverVersion", result->version},
+                     {{"kubernetesCluster", key.ObjectKey()},
+                      {"serverVersion", result->version},
                       {"error", result->error}});
   }
   auto r = ctx_.management.Patch({.group = std::string(kAssetsGroup),

@@ -54,22 +54,26 @@ Result<ResolvedCluster> ClusterResolver::Resolve(const std::string& ns, const st
   if (!secret_field.ok()) return InvalidArgumentError(what + ": " + secret_field.status().message());
   const std::string secret_name = secret_field->value_or("");
   if (secret_name.empty()) return InvalidArgumentError(what + ": spec.secretName: Required value");
-  auto secret = management_.Get({.group = "", .version = "v1", .resource = "secrets", .ns = ns, .name = secret_name});
+  auto secret =
+      management_.Get({.group = "", .version = "v1", .resource = "secrets", .ns = ns, .name = secret_name});
   if (!secret.ok()) {
     if (secret.status().code() == Code::kNotFound) {
       return NotFoundError(what + ": Secret \"" + secret_name + "\" does not exist");
     }
-    return Status(secret.status().code(), what + ": Secret \"" + secret_name + "\": " + secret.status().message());
+    return Status(secret.status().code(),
+                  what + ": Secret \"" + secret_name + "\": " + secret.status().message());
   }
   const json data = secret->value("data", json::object());
   if (!data.is_object() || !data.contains(kKubeconfigKey) || !data[std::string(kKubeconfigKey)].is_string()) {
-    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" has no key \"" + std::string(kKubeconfigKey) +
+    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" has no key \"" +
+                                std::string(kKubeconfigKey) +
                                 "\" (create it with kubectl create secret generic " + secret_name +
                                 " --from-file=kubeconfig.yaml=<file>)");
   }
   auto decoded = Base64Decode(data[std::string(kKubeconfigKey)].get<std::string>());
   if (!decoded) {
-    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" key \"kubeconfig.yaml\" is not valid base64");
+    return InvalidArgumentError(what + ": Secret \"" + secret_name +
+                                "\" key \"kubeconfig.yaml\" is not valid base64");
   }
   const std::string where = what + ": Secret \"" + secret_name + "\" key \"kubeconfig.yaml\": ";
   auto parsed = kube::Kubeconfig::Parse(*decoded);

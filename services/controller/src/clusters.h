@@ -62,7 +62,8 @@ class ClusterResolver {
   kube::Client& management_;
   kube::ClientOptions client_options_;
   std::mutex mu_;
-  std::map<std::pair<std::string, bool>, std::shared_ptr<kube::Client>> clients_;  // by (kubeconfig text, probe)
+  std::map<std::pair<std::string, bool>, std::shared_ptr<kube::Client>>
+      clients_;  // by (kubeconfig text, probe)
 };
 
 }  // namespace kubesync::controller

@@ -68,6 +68,8 @@ json WithoutStatus(const json& object) {
 }
 }  // namespace
 
-bool OnlyStatusChanged(const json& before, const json& after) { return WithoutStatus(before) == WithoutStatus(after); }
+bool OnlyStatusChanged(const json& before, const json& after) {
+  return WithoutStatus(before) == WithoutStatus(after);
+}
 
 }  // namespace kubesync::controller

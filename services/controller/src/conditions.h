@@ -14,7 +14,9 @@ enum class ConditionStatus { kTrue, kFalse, kUnknown };
 
 // "True", "False", "Unknown" (metav1.ConditionStatus).
 std::string_view ConditionStatusName(ConditionStatus status);
-inline ConditionStatus ConditionIf(bool value) { return value ? ConditionStatus::kTrue : ConditionStatus::kFalse; }
+inline ConditionStatus ConditionIf(bool value) {
+  return value ? ConditionStatus::kTrue : ConditionStatus::kFalse;
+}
 
 struct Condition {
   std::string type;

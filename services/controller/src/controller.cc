@@ -106,9 +106,12 @@ struct Controller::Parts {
   std::atomic<bool> runtime_ready{false};
 };
 
-Controller::Controller(ControllerOptions options, log::Logger logger, std::unique_ptr<kube::Client> management,
-                       service::ShutdownSignal& shutdown)
-    : options_(std::move(options)), logger_(std::move(logger)), management_(std::move(management)), shutdown_(shutdown) {}
+Controller::Controller(ControllerOptions options, log::Logger logger,
+                       std::unique_ptr<kube::Client> management, service::ShutdownSignal& shutdown)
+    : options_(std::move(options)),
+      logger_(std::move(logger)),
+      management_(std::move(management)),
+      shutdown_(shutdown) {}
 
 Controller::~Controller() {
   if (!parts_) return;
@@ -124,13 +127,14 @@ Controller::~Controller() {
 
 Status Controller::Run() {
   if (!options_.leader_elect) return RunAsLeader();
-  LeaderElectionOptions lo{.ns = options_.leader_election_namespace.empty()
-                                     ? (options_.operator_namespace.empty() ? "default" : options_.operator_namespace)
-                                     : options_.leader_election_namespace,
-                           .identity = Identity(),
-                           .lease_duration = options_.lease_duration,
-                           .renew_deadline = options_.renew_deadline,
-                           .retry_period = options_.retry_period};
+  LeaderElectionOptions lo{
+      .ns = options_.leader_election_namespace.empty()
+                ? (options_.operator_namespace.empty() ? "default" : options_.operator_namespace)
+                : options_.leader_election_namespace,
+      .identity = Identity(),
+      .lease_duration = options_.lease_duration,
+      .renew_deadline = options_.renew_deadline,
+      .retry_period = options_.retry_period};
   LeaderElector elector(*management_, lo, logger_);
   if (!elector.Acquire(shutdown_.flag())) return OkStatus();  // shut down while waiting
   std::atomic<bool> lost{false};
@@ -140,7 +144,8 @@ Status Controller::Run() {
   });
   Status status = RunAsLeader();
   if (!lost) elector.Release();
-  if (lost) return UnavailableError("lost the leadership (Lease " + lo.ns + "/" + lo.name + "): stopped acting");
+  if (lost)
+    return UnavailableError("lost the leadership (Lease " + lo.ns + "/" + lo.name + "): stopped acting");
   return status;
 }
 
@@ -159,9 +164,10 @@ Status Controller::RunAsLeader() {
   ro.operator_namespace = options_.operator_namespace;
   ro.max_restarts = options_.max_restarts;
   ro.inherit_output = options_.inherit_output;
-  logger_.Info("starting the process runtime",
-               {{"binDir", ro.bin_dir}, {"workDir", ro.work_dir},
-                {"embeddedNats", ro.nats_url.empty()}, {"embeddedRedis", ro.redis_url.empty()}});
+  logger_.Info("starting the process runtime", {{"binDir", ro.bin_dir},
+                                                {"workDir", ro.work_dir},
+                                                {"embeddedNats", ro.nats_url.empty()},
+                                                {"embeddedRedis", ro.redis_url.empty()}});
   // Runtime events may arrive before the reconcilers exist: they are dropped until then
   // (the first passes read the runtime's state anyway).
   KS_ASSIGN_OR_RETURN(p.runtime, runtime::StartProcessRuntime(ro, [this](const runtime::Event& e) {
@@ -172,7 +178,8 @@ Status Controller::RunAsLeader() {
                           parts_->livesync->OnSetEvent(e.set_id);
                         }
                       }));
-  logger_.Info("process runtime ready", {{"natsUrl", p.runtime->NatsUrl()}, {"redisUrl", p.runtime->RedisUrl()}});
+  logger_.Info("process runtime ready",
+               {{"natsUrl", p.runtime->NatsUrl()}, {"redisUrl", p.runtime->RedisUrl()}});
 
   auto redis = state::RedisClient::Connect({.url = p.runtime->RedisUrl()});
   if (redis.ok()) {
@@ -221,7 +228,8 @@ Status Controller::RunAsLeader() {
        {std::tuple{&p.livesyncs, kAutomationGroup, "livesynchronizations", Kind::kLiveSynchronization},
         std::tuple{&p.clusters, kAssetsGroup, "kubernetesclusters", Kind::kKubernetesCluster},
         std::tuple{&p.synchronizations, kAutomationGroup, "synchronizations", Kind::kSynchronization},
-        std::tuple{&p.synchronization_plans, kAutomationGroup, "synchronizationplans", Kind::kSynchronizationPlan}}) {
+        std::tuple{&p.synchronization_plans, kAutomationGroup, "synchronizationplans",
+                   Kind::kSynchronizationPlan}}) {
     kube::InformerOptions o{.resource = {.group = std::string(group),
                                          .version = std::string(kApiVersion),
                                          .resource = resource,
@@ -233,10 +241,12 @@ Status Controller::RunAsLeader() {
   ctx.clusters = p.clusters.get();
   ctx.synchronizations = p.synchronizations.get();
   ctx.synchronization_plans = p.synchronization_plans.get();
-  p.synchronization = std::make_unique<ValidatedOnlyReconciler>(ctx, "synchronizations", p.synchronizations.get());
+  p.synchronization =
+      std::make_unique<ValidatedOnlyReconciler>(ctx, "synchronizations", p.synchronizations.get());
   p.synchronization_plan =
       std::make_unique<ValidatedOnlyReconciler>(ctx, "synchronizationplans", p.synchronization_plans.get());
-  for (auto* informer : {p.livesyncs.get(), p.clusters.get(), p.synchronizations.get(), p.synchronization_plans.get()}) {
+  for (auto* informer :
+       {p.livesyncs.get(), p.clusters.get(), p.synchronizations.get(), p.synchronization_plans.get()}) {
     informer->Start();
   }
 
@@ -245,12 +255,16 @@ Status Controller::RunAsLeader() {
   if (auto server = OwnServer(options_.kubeconfig); server.ok()) {
     auto used = p.destinations->Use("controller", *server,
                                     ClusterAccess{.own_kubeconfig_path = options_.kubeconfig, .own = true});
-    if (!used.ok()) logger_.Warn("cannot watch TaskRuns in the controller's own cluster", {{"error", used.status().ToString()}});
+    if (!used.ok())
+      logger_.Warn("cannot watch TaskRuns in the controller's own cluster",
+                   {{"error", used.status().ToString()}});
   } else {
-    logger_.Warn("cannot tell the controller's own API server; its TaskRuns are watched only as a destination",
-                 {{"error", server.status().ToString()}});
+    logger_.Warn(
+        "cannot tell the controller's own API server; its TaskRuns are watched only as a destination",
+        {{"error", server.status().ToString()}});
   }
-  logger_.Info("controller started", {{"namespace", options_.watch_namespace}, {"workers", options_.workers}});
+  logger_.Info("controller started",
+               {{"namespace", options_.watch_namespace}, {"workers", options_.workers}});
 
   std::map<Kind, Reconciler*> reconcilers = {{Kind::kLiveSynchronization, p.livesync.get()},
                                              {Kind::kKubernetesCluster, p.cluster.get()},
@@ -291,7 +305,8 @@ int Run(int argc, char** argv) {
                      log::StdoutSink());
   auto management = service::ConnectCluster(options->kubeconfig);
   if (!management.ok()) {
-    logger.Error("cannot use the management cluster's kubeconfig", {{"error", management.status().ToString()}});
+    logger.Error("cannot use the management cluster's kubeconfig",
+                 {{"error", management.status().ToString()}});
     return 1;
   }
   Controller controller(std::move(*options), logger, std::move(*management), shutdown);

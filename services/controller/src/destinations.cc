@@ -11,8 +11,8 @@ namespace kubesync::controller {
 
 using nlohmann::json;
 
-Destinations::Destinations(ClusterResolver& resolver, std::shared_ptr<kube::Client> own_client, log::Logger logger,
-                           OnTaskRun on_taskrun)
+Destinations::Destinations(ClusterResolver& resolver, std::shared_ptr<kube::Client> own_client,
+                           log::Logger logger, OnTaskRun on_taskrun)
     : resolver_(resolver),
       own_client_(std::move(own_client)),
       logger_(std::move(logger)),
@@ -33,7 +33,8 @@ std::string Destinations::KeyFor(const std::string& server) {
     scheme = s.substr(0, sep);
     s = s.substr(sep + 3);
   }
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   const size_t path_at = s.find('/');
   std::string host = s.substr(0, path_at);
   const std::string path = path_at == std::string::npos ? "" : s.substr(path_at);
@@ -49,7 +50,8 @@ std::string Destinations::KeyFor(const std::string& server) {
 Result<std::string> Destinations::ServerOf(const std::string& kubeconfig) {
   KS_ASSIGN_OR_RETURN(auto parsed, kube::Kubeconfig::Parse(kubeconfig));
   KS_ASSIGN_OR_RETURN(auto rest, parsed.ToRestConfig());
-  if (rest.server.empty()) return InvalidArgumentError("kubeconfig: the current context's cluster has no server");
+  if (rest.server.empty())
+    return InvalidArgumentError("kubeconfig: the current context's cluster has no server");
   return rest.server;
 }
 
@@ -96,7 +98,8 @@ void Destinations::SyncLocked(const std::string& key) {
     }
     return;
   }
-  if (existing != clusters_.end() && current_still_used && (existing->second->access.own || !chosen->access.own)) {
+  if (existing != clusters_.end() && current_still_used &&
+      (existing->second->access.own || !chosen->access.own)) {
     return;
   }
   std::shared_ptr<kube::Client> client;
@@ -105,7 +108,8 @@ void Destinations::SyncLocked(const std::string& key) {
   } else {
     auto made = resolver_.ClientFor(chosen->access.kubeconfig);
     if (!made.ok()) {
-      logger_.Warn("cannot use the destination kubeconfig", {{"destination", key}, {"error", made.status().ToString()}});
+      logger_.Warn("cannot use the destination kubeconfig",
+                   {{"destination", key}, {"error", made.status().ToString()}});
       return;
     }
     client = *made;
@@ -129,7 +133,8 @@ void Destinations::SyncLocked(const std::string& key) {
     logger_.Info("restarting the TaskRun watch with current credentials", {{"destination", key}});
     StopInBackgroundLocked(std::move(existing->second));
   } else {
-    logger_.Info("watching TaskRuns in a destination cluster", {{"destination", key}, {"server", chosen->server}});
+    logger_.Info("watching TaskRuns in a destination cluster",
+                 {{"destination", key}, {"server", chosen->server}});
   }
   clusters_[key] = cluster;
   cluster->taskruns->Start();

@@ -31,8 +31,8 @@ namespace kubesync::controller {
 // How to reach a cluster: a kubeconfig's text (from a KubernetesCluster's Secret), or the
 // controller's own connection (its --kubeconfig file, "" for in-cluster).
 struct ClusterAccess {
-  std::string kubeconfig;            // YAML text; "" when `own` is set
-  std::string own_kubeconfig_path;   // when `own`: the controller's --kubeconfig
+  std::string kubeconfig;           // YAML text; "" when `own` is set
+  std::string own_kubeconfig_path;  // when `own`: the controller's --kubeconfig
   bool own = false;
   friend bool operator==(const ClusterAccess&, const ClusterAccess&) = default;
 };

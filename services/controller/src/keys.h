@@ -12,7 +12,13 @@
 
 namespace kubesync::controller {
 
-enum class Kind { kLiveSynchronization, kKubernetesCluster, kTaskRun, kSynchronization, kSynchronizationPlan };
+enum class Kind {
+  kLiveSynchronization,
+  kKubernetesCluster,
+  kTaskRun,
+  kSynchronization,
+  kSynchronizationPlan
+};
 
 std::string_view KindName(Kind kind);
 
@@ -22,8 +28,12 @@ struct QueueKey {
   std::string ns;
   std::string name;
 
-  static QueueKey LiveSync(std::string ns, std::string name) { return {Kind::kLiveSynchronization, "", ns, name}; }
-  static QueueKey Cluster(std::string ns, std::string name) { return {Kind::kKubernetesCluster, "", ns, name}; }
+  static QueueKey LiveSync(std::string ns, std::string name) {
+    return {Kind::kLiveSynchronization, "", ns, name};
+  }
+  static QueueKey Cluster(std::string ns, std::string name) {
+    return {Kind::kKubernetesCluster, "", ns, name};
+  }
   static QueueKey TaskRun(std::string cluster, std::string ns, std::string name) {
     return {Kind::kTaskRun, std::move(cluster), std::move(ns), std::move(name)};
   }

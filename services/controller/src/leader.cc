@@ -33,8 +33,8 @@ LeaderElector::~LeaderElector() {
 
 LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
   const auto now = std::chrono::steady_clock::now();
-  const int lease_seconds =
-      static_cast<int>(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count()));
+  const int lease_seconds = static_cast<int>(std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count()));
   auto lease = client_.Get(LeaseRef(options_.ns, options_.name));
   if (!lease.ok()) {
     if (lease.status().code() != Code::kNotFound) return Attempt::kError;
@@ -85,7 +85,8 @@ bool LeaderElector::Acquire(const std::atomic<bool>& stop) {
     if (TryAcquireOrRenew() == Attempt::kHeld) {
       std::lock_guard lock(mu_);
       held_ = true;
-      logger_.Info("became the leader", {{"lease", options_.ns + "/" + options_.name}, {"identity", options_.identity}});
+      logger_.Info("became the leader",
+                   {{"lease", options_.ns + "/" + options_.name}, {"identity", options_.identity}});
       return true;
     }
     std::unique_lock lock(mu_);
@@ -144,7 +145,8 @@ void LeaderElector::Release() {
   updated["spec"]["holderIdentity"] = "";
   updated["spec"]["leaseDurationSeconds"] = 1;
   auto written = client_.Update(LeaseRef(options_.ns, options_.name), updated);
-  logger_.Info("released the leadership", {{"lease", options_.ns + "/" + options_.name}, {"ok", written.ok()}});
+  logger_.Info("released the leadership",
+               {{"lease", options_.ns + "/" + options_.name}, {"ok", written.ok()}});
 }
 
 }  // namespace kubesync::controller

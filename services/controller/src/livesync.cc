@@ -39,7 +39,8 @@ constexpr auto kFalse = ConditionStatus::kFalse;
 
 }  // namespace
 
-std::vector<plan::FieldError> UnusedFields(const plan::Plan& plan, const std::vector<std::string>& components_run) {
+std::vector<plan::FieldError> UnusedFields(const plan::Plan& plan,
+                                           const std::vector<std::string>& components_run) {
   const std::string config = "spec.config";
   std::vector<plan::FieldError> out;
   if (plan.observability.enabled || plan.observability.interval.count() > 0) {
@@ -53,15 +54,18 @@ std::vector<plan::FieldError> UnusedFields(const plan::Plan& plan, const std::ve
   for (const auto& [name, settings] : plan.components) {
     const std::string at = config + ".components." + name;
     if (std::find(components_run.begin(), components_run.end(), name) == components_run.end()) {
-      out.push_back({at, "accepted but not acted on: the process runtime runs no such process for a "
-                         "LiveSynchronization"});
+      out.push_back({at,
+                     "accepted but not acted on: the process runtime runs no such process for a "
+                     "LiveSynchronization"});
       continue;
     }
     if (settings.image_pull_policy) {
-      out.push_back({at + ".imagePullPolicy", "accepted but not acted on by the process runtime (no images)"});
+      out.push_back(
+          {at + ".imagePullPolicy", "accepted but not acted on by the process runtime (no images)"});
     }
     if (!settings.resources.is_null()) {
-      out.push_back({at + ".resources", "accepted but not acted on by the process runtime (no resource limits)"});
+      out.push_back(
+          {at + ".resources", "accepted but not acted on by the process runtime (no resource limits)"});
     }
   }
   return out;
@@ -82,8 +86,9 @@ void LiveSyncReconciler::Forget(const QueueKey& key, const std::string& id) {
     states_.erase(key);
   }
   if (stopped.code() != Code::kNotFound) {
-    ctx_.logger.Info("LiveSynchronization deleted: components stopped; destination objects and the Task are kept",
-                     {{"liveSynchronization", key.ObjectKey()}, {"stop", stopped.ok() ? "ok" : stopped.ToString()}});
+    ctx_.logger.Info(
+        "LiveSynchronization deleted: components stopped; destination objects and the Task are kept",
+        {{"liveSynchronization", key.ObjectKey()}, {"stop", stopped.ok() ? "ok" : stopped.ToString()}});
   }
 }
 
@@ -102,12 +107,12 @@ void LiveSyncReconciler::Reconcile(const QueueKey& key) {
     pass.state->id = id;
   }
   static constexpr Step kSteps[] = {
-      &LiveSyncReconciler::Finalize,           &LiveSyncReconciler::EnsureFinalizer,
-      &LiveSyncReconciler::Validate,           &LiveSyncReconciler::WarnUnused,
-      &LiveSyncReconciler::ReadStats,          &LiveSyncReconciler::ResolveDestination,
-      &LiveSyncReconciler::WatchDestination,   &LiveSyncReconciler::Suspend,
-      &LiveSyncReconciler::ResolveSource,      &LiveSyncReconciler::BuildComponents,
-      &LiveSyncReconciler::ApplySet,           &LiveSyncReconciler::ReadRunning,
+      &LiveSyncReconciler::Finalize,         &LiveSyncReconciler::EnsureFinalizer,
+      &LiveSyncReconciler::Validate,         &LiveSyncReconciler::WarnUnused,
+      &LiveSyncReconciler::ReadStats,        &LiveSyncReconciler::ResolveDestination,
+      &LiveSyncReconciler::WatchDestination, &LiveSyncReconciler::Suspend,
+      &LiveSyncReconciler::ResolveSource,    &LiveSyncReconciler::BuildComponents,
+      &LiveSyncReconciler::ApplySet,         &LiveSyncReconciler::ReadRunning,
       &LiveSyncReconciler::KeepTask,
   };
   for (Step step : kSteps) {
@@ -157,7 +162,8 @@ void LiveSyncReconciler::Record(Pass& pass) {
 bool LiveSyncReconciler::StopSet(Pass& pass) {
   Status s = ctx_.runtime.Stop(pass.id);
   if (!s.ok() && s.code() != Code::kNotFound) {
-    ctx_.logger.Warn("could not stop components", {{"liveSynchronization", pass.key.ObjectKey()}, {"error", s.ToString()}});
+    ctx_.logger.Warn("could not stop components",
+                     {{"liveSynchronization", pass.key.ObjectKey()}, {"error", s.ToString()}});
   }
   const bool was = pass.state->applied.has_value() || s.ok();
   pass.state->applied.reset();
@@ -202,9 +208,10 @@ LiveSyncReconciler::Next LiveSyncReconciler::Finalize(Pass& pass) {
     pass.requeue = std::chrono::seconds(1);
     return Next::kStop;
   }
-  ctx_.logger.Info("LiveSynchronization deleted: components stopped, bus, state and files cleaned up; "
-                   "destination objects and the Task are kept",
-                   {{"liveSynchronization", pass.key.ObjectKey()}});
+  ctx_.logger.Info(
+      "LiveSynchronization deleted: components stopped, bus, state and files cleaned up; "
+      "destination objects and the Task are kept",
+      {{"liveSynchronization", pass.key.ObjectKey()}});
   return Next::kStop;
 }
 
@@ -215,7 +222,8 @@ LiveSyncReconciler::Next LiveSyncReconciler::EnsureFinalizer(Pass& pass) {
     if (f.is_string() && f.get<std::string>() == kCleanupFinalizer) return Next::kContinue;
   }
   list.push_back(std::string(kCleanupFinalizer));
-  json patch = {{"metadata", {{"finalizers", list}, {"resourceVersion", StringOr(pass.ls, "metadata.resourceVersion")}}}};
+  json patch = {{"metadata",
+                 {{"finalizers", list}, {"resourceVersion", StringOr(pass.ls, "metadata.resourceVersion")}}}};
   auto r = ctx_.management.Patch({.group = std::string(kAutomationGroup),
                                   .version = std::string(kApiVersion),
                                   .resource = "livesynchronizations",
@@ -242,13 +250,15 @@ LiveSyncReconciler::Next LiveSyncReconciler::Validate(Pass& pass) {
   const bool was_running = StopSet(pass);
   ctx_.destinations.Release(pass.key.ToString());
   pass.conditions.push_back({"Invalid", kTrue, "InvalidConfiguration", message});
-  pass.conditions.push_back(
-      {"Ready", kFalse, "InvalidConfiguration", "the configuration is invalid; nothing runs until it is fixed"});
+  pass.conditions.push_back({"Ready", kFalse, "InvalidConfiguration",
+                             "the configuration is invalid; nothing runs until it is fixed"});
   json errors = json::array();
   for (const auto& e : pass.report.errors) errors.push_back(e.ToString());
-  ctx_.logger.Error("invalid LiveSynchronization", {{"liveSynchronization", pass.key.ObjectKey()}, {"errors", errors}});
+  ctx_.logger.Error("invalid LiveSynchronization",
+                    {{"liveSynchronization", pass.key.ObjectKey()}, {"errors", errors}});
   pass.events.push_back({kEventWarning, "InvalidConfiguration", message});
-  if (was_running) pass.events.push_back({kEventNormal, "Stopped", "components stopped: invalid configuration", false});
+  if (was_running)
+    pass.events.push_back({kEventNormal, "Stopped", "components stopped: invalid configuration", false});
   pass.phase = "Invalid";
   return Next::kStop;  // a spec change brings it back
 }
@@ -271,7 +281,8 @@ LiveSyncReconciler::Next LiveSyncReconciler::ReadStats(Pass& pass) {
   if (auto stats = ctx_.object_state->GetStats(pass.id); stats.ok()) {
     pass.status["objectsSynchronized"] = stats->objects_synchronized;
     if (stats->last_sync_unix_ms > 0) {
-      pass.status["lastSyncTime"] = FormatRfc3339(WallTime(std::chrono::milliseconds(stats->last_sync_unix_ms)));
+      pass.status["lastSyncTime"] =
+          FormatRfc3339(WallTime(std::chrono::milliseconds(stats->last_sync_unix_ms)));
     }
   }
   return Next::kContinue;
@@ -298,7 +309,8 @@ LiveSyncReconciler::Next LiveSyncReconciler::ResolveDestination(Pass& pass) {
 LiveSyncReconciler::Next LiveSyncReconciler::WatchDestination(Pass& pass) {
   auto server = Destinations::ServerOf(pass.destination->kubeconfig);
   if (!server.ok()) return Next::kContinue;  // Resolve checked it; nothing to watch otherwise
-  auto used = ctx_.destinations.Use(pass.key.ToString(), *server, ClusterAccess{.kubeconfig = pass.destination->kubeconfig});
+  auto used = ctx_.destinations.Use(pass.key.ToString(), *server,
+                                    ClusterAccess{.kubeconfig = pass.destination->kubeconfig});
   if (!used.ok()) {
     pass.events.push_back({kEventWarning, "TaskRunsNotWatched", used.status().message()});
   }
@@ -312,7 +324,8 @@ LiveSyncReconciler::Next LiveSyncReconciler::Suspend(Pass& pass) {
   }
   pass.suspended = true;
   if (StopSet(pass)) {
-    ctx_.logger.Info("LiveSynchronization suspended: components stopped", {{"liveSynchronization", pass.key.ObjectKey()}});
+    ctx_.logger.Info("LiveSynchronization suspended: components stopped",
+                     {{"liveSynchronization", pass.key.ObjectKey()}});
     pass.events.push_back({kEventNormal, "Suspended", "spec.suspend is true: components stopped", false});
   }
   pass.conditions.push_back({"Suspended", kTrue, "SuspendedBySpec", "spec.suspend is true"});
@@ -380,12 +393,13 @@ LiveSyncReconciler::Next LiveSyncReconciler::ApplySet(Pass& pass) {
   state.applied = pass.spec;
   state.reported_restarts = 0;
   std::string what;
-  for (const auto& c : pass.spec.components) what += (what.empty() ? "" : ", ") + c.name + " x" + std::to_string(c.replicas);
+  for (const auto& c : pass.spec.components)
+    what += (what.empty() ? "" : ", ") + c.name + " x" + std::to_string(c.replicas);
   ctx_.logger.Info(first ? "components started" : "components restarted with a new configuration",
                    {{"liveSynchronization", pass.key.ObjectKey()}, {"components", what}});
-  pass.events.push_back({kEventNormal, first ? "Started" : "Updated",
-                         (first ? "components started: " : "configuration changed, components restarted: ") + what,
-                         false});
+  pass.events.push_back(
+      {kEventNormal, first ? "Started" : "Updated",
+       (first ? "components started: " : "configuration changed, components restarted: ") + what, false});
   return Next::kContinue;
 }
 
@@ -413,15 +427,16 @@ LiveSyncReconciler::Next LiveSyncReconciler::ReadRunning(Pass& pass) {
     restarts += c.restarts;
     const std::string who = c.name + "-" + std::to_string(c.replica);
     if (!c.running) {
-      not_running += (not_running.empty() ? "" : ", ") + who + (c.last_exit.empty() ? "" : " (" + c.last_exit + ")");
+      not_running +=
+          (not_running.empty() ? "" : ", ") + who + (c.last_exit.empty() ? "" : " (" + c.last_exit + ")");
     }
     if (c.restarts > 0 && !c.last_exit.empty()) restarted = who + " (" + c.last_exit + ")";
   }
   pass.status["components"] = components;
   if (restarts > pass.state->reported_restarts) {
     pass.events.push_back({kEventWarning, "ComponentRestarted",
-                           "component " + restarted + " exited and was restarted; " + std::to_string(restarts) +
-                               " restart(s) since start",
+                           "component " + restarted + " exited and was restarted; " +
+                               std::to_string(restarts) + " restart(s) since start",
                            false});
     ctx_.logger.Warn("component restarted",
                      {{"liveSynchronization", pass.id}, {"component", restarted}, {"restarts", restarts}});
@@ -447,7 +462,8 @@ LiveSyncReconciler::Next LiveSyncReconciler::KeepTask(Pass& pass) {
   if (!client.ok()) return Next::kContinue;
   Status task = EnsureTask(**client, recovery::DeriveTask(*pass.plan, pass.key.ns));
   if (!task.ok()) {
-    pass.events.push_back({kEventWarning, "TaskNotReady", "the recovery Task in the destination: " + task.message()});
+    pass.events.push_back(
+        {kEventWarning, "TaskNotReady", "the recovery Task in the destination: " + task.message()});
     ctx_.logger.Warn("could not keep the recovery Task",
                      {{"liveSynchronization", pass.key.ObjectKey()}, {"error", task.ToString()}});
   }
@@ -461,8 +477,9 @@ Status LiveSyncReconciler::EnsureTask(kube::Client& destination, const json& tas
   auto got_ns = destination.Get({.group = "", .version = "v1", .resource = "namespaces", .name = ns});
   if (!got_ns.ok()) {
     if (got_ns.status().code() != Code::kNotFound) return got_ns.status();
-    auto created = destination.Create({.group = "", .version = "v1", .resource = "namespaces"},
-                                      {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+    auto created =
+        destination.Create({.group = "", .version = "v1", .resource = "namespaces"},
+                           {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
     if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
   }
   const kube::ResourceRef ref{.group = std::string(recovery::kTaskGroup),

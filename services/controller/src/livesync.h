@@ -110,6 +110,7 @@ class LiveSyncReconciler : public Reconciler {
 // imagePullPolicy and resources under the process runtime, components that are no process of
 // the set), each as "<field path>: <why>". `components_run` are the spec.config.components
 // names the set runs. Pure.
-std::vector<plan::FieldError> UnusedFields(const plan::Plan& plan, const std::vector<std::string>& components_run);
+std::vector<plan::FieldError> UnusedFields(const plan::Plan& plan,
+                                           const std::vector<std::string>& components_run);
 
 }  // namespace kubesync::controller

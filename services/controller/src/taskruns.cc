@@ -76,7 +76,8 @@ void TaskRunReconciler::Reconcile(const QueueKey& key) {
   Admission admission = Admit(key, *cluster, taskrun);
   switch (admission.verdict) {
     case Verdict::kRetry:
-      ctx_.logger.Warn("cannot judge a TaskRun yet", {{"taskRun", key.ObjectKey()}, {"error", admission.message}});
+      ctx_.logger.Warn("cannot judge a TaskRun yet",
+                       {{"taskRun", key.ObjectKey()}, {"error", admission.message}});
       ctx_.queue.AddAfter(key, std::chrono::seconds(2));
       return;
     case Verdict::kRefuse:
@@ -85,7 +86,8 @@ void TaskRunReconciler::Reconcile(const QueueKey& key) {
     case Verdict::kRun:
       break;
   }
-  if (admission.ls && SuspendFirst(key, *cluster->client, taskrun, *admission.ls, admission.suspend_first)) return;
+  if (admission.ls && SuspendFirst(key, *cluster->client, taskrun, *admission.ls, admission.suspend_first))
+    return;
   Start(key, *cluster, taskrun, job_id, admission);
 }
 
@@ -148,23 +150,23 @@ TaskRunReconciler::Admission TaskRunReconciler::Admit(const QueueKey& key, Desti
     return out;
   }
   if (any_in_namespace) {
-    return refuse("refused: Task " + Quoted(out.task) +
-                  " is not a Task kubesync derived for a LiveSynchronization in namespace " + Quoted(key.ns) +
-                  ", and the namespace is not in the controller's --allowed-task-namespaces; only those run with "
-                  "kubesync's credentials");
+    return refuse(
+        "refused: Task " + Quoted(out.task) +
+        " is not a Task kubesync derived for a LiveSynchronization in namespace " + Quoted(key.ns) +
+        ", and the namespace is not in the controller's --allowed-task-namespaces; only those run with "
+        "kubesync's credentials");
   }
   return refuse("refused: namespace " + Quoted(key.ns) +
                 " holds no LiveSynchronization whose destination is this cluster, and is not in the "
                 "controller's --allowed-task-namespaces; kubesync runs TaskRuns only there");
 }
 
-Result<std::optional<TaskRunReconciler::Derived>> TaskRunReconciler::FindDerived(const std::string& cluster_key,
-                                                                                  const std::string& ns,
-                                                                                  const std::string& task,
-                                                                                  bool* any_in_namespace) {
+Result<std::optional<TaskRunReconciler::Derived>> TaskRunReconciler::FindDerived(
+    const std::string& cluster_key, const std::string& ns, const std::string& task, bool* any_in_namespace) {
   std::vector<json> candidates;
   ctx_.livesyncs->store().ForEach([&](const std::string&, const kube::StoreEntry& entry) {
-    if (entry.object && StringOr(*entry.object, "metadata.namespace") == ns) candidates.push_back(*entry.object);
+    if (entry.object && StringOr(*entry.object, "metadata.namespace") == ns)
+      candidates.push_back(*entry.object);
   });
   for (const json& ls : candidates) {
     auto plan = plan::ParseLiveSynchronization(ls, {.operator_namespace = ctx_.options.operator_namespace});
@@ -178,13 +180,14 @@ Result<std::optional<TaskRunReconciler::Derived>> TaskRunReconciler::FindDerived
     if (!server.ok() || Destinations::KeyFor(*server) != cluster_key) continue;
     *any_in_namespace = true;
     json derived = recovery::DeriveTask(*plan, ns);
-    if (StringOr(derived, "metadata.name") == task) return std::optional<Derived>(Derived{ls, std::move(derived)});
+    if (StringOr(derived, "metadata.name") == task)
+      return std::optional<Derived>(Derived{ls, std::move(derived)});
   }
   return std::optional<Derived>();
 }
 
-bool TaskRunReconciler::SuspendFirst(const QueueKey& key, kube::Client& client, const json& taskrun, const json& ls,
-                                     bool suspend_first) {
+bool TaskRunReconciler::SuspendFirst(const QueueKey& key, kube::Client& client, const json& taskrun,
+                                     const json& ls, bool suspend_first) {
   const std::string ls_ns = StringOr(ls, "metadata.namespace");
   const std::string ls_name = StringOr(ls, "metadata.name");
   const std::string ls_key = ls_ns + "/" + ls_name;
@@ -202,14 +205,15 @@ bool TaskRunReconciler::SuspendFirst(const QueueKey& key, kube::Client& client, 
                                             .name = ls_name},
                                            kube::PatchType::kMerge, R"({"spec":{"suspend":true}})");
       if (!patched.ok()) {
-        ctx_.recorder.Record(client, taskrun, kEventWarning, "SuspendFailed",
-                             "could not suspend LiveSynchronization " + ls_key + ": " + patched.status().message());
+        ctx_.recorder.Record(
+            client, taskrun, kEventWarning, "SuspendFailed",
+            "could not suspend LiveSynchronization " + ls_key + ": " + patched.status().message());
         ctx_.queue.AddAfter(key, std::chrono::seconds(5));
         return true;
       }
       ctx_.recorder.Record(client, taskrun, kEventNormal, "SuspendingLiveSynchronization",
-                           "spec.suspendLiveSynchronization is true: suspending LiveSynchronization " + ls_key +
-                               " before the recovery");
+                           "spec.suspendLiveSynchronization is true: suspending LiveSynchronization " +
+                               ls_key + " before the recovery");
       ctx_.recorder.Record(ctx_.management, ls, kEventNormal, "SuspendedForRecovery",
                            "suspended by TaskRun " + key.ObjectKey());
       ctx_.logger.Info("suspending a LiveSynchronization before recovery",
@@ -228,9 +232,10 @@ bool TaskRunReconciler::SuspendFirst(const QueueKey& key, kube::Client& client, 
                      {{"liveSynchronization", ls_key}, {"taskRun", key.ObjectKey()}});
     const json* old = FieldAt(taskrun, "status.conditions");
     json conditions = old != nullptr && old->is_array() ? *old : json::array();
-    SetCondition(conditions,
-                 {"LiveSynchronizationRunning", ConditionStatus::kTrue, "LiveSynchronizationRunning", message},
-                 IntOr(taskrun, "metadata.generation"), ctx_.Now());
+    SetCondition(
+        conditions,
+        {"LiveSynchronizationRunning", ConditionStatus::kTrue, "LiveSynchronizationRunning", message},
+        IntOr(taskrun, "metadata.generation"), ctx_.Now());
     json patch = {{"status", {{"phase", "Pending"}, {"conditions", conditions}}}};
     (void)client.Patch(TaskRunRef(key.ns, key.name, "status"), kube::PatchType::kMerge, patch.dump());
   }
@@ -261,10 +266,12 @@ void TaskRunReconciler::Start(const QueueKey& key, DestinationCluster& cluster, 
     job.args.push_back("{file:kubeconfig}");
     job.files = {{"kubeconfig", cluster.access.kubeconfig}};
   }
-  const std::string level = ctx_.options.component_log_level.empty() ? "info" : ctx_.options.component_log_level;
+  const std::string level =
+      ctx_.options.component_log_level.empty() ? "info" : ctx_.options.component_log_level;
   job.args.insert(job.args.end(), {"--namespace", key.ns, "--taskrun", key.name, "--log-level", level});
   std::string ls_key;
-  if (admission.ls) ls_key = StringOr(*admission.ls, "metadata.namespace") + "/" + StringOr(*admission.ls, "metadata.name");
+  if (admission.ls)
+    ls_key = StringOr(*admission.ls, "metadata.namespace") + "/" + StringOr(*admission.ls, "metadata.name");
   {
     std::lock_guard lock(mu_);
     jobs_[job_id] = Job{key, ls_key, admission.task};
@@ -277,11 +284,14 @@ void TaskRunReconciler::Start(const QueueKey& key, DestinationCluster& cluster, 
     }
     if (started.code() == Code::kAlreadyExists) return;
     ctx_.recorder.Record(*cluster.client, taskrun, kEventWarning, "RecoveryNotStarted", started.message());
-    ctx_.logger.Error("could not start the restorer", {{"taskRun", key.ObjectKey()}, {"error", started.ToString()}});
+    ctx_.logger.Error("could not start the restorer",
+                      {{"taskRun", key.ObjectKey()}, {"error", started.ToString()}});
     ctx_.queue.AddAfter(key, std::chrono::seconds(10));
     return;
   }
-  ctx_.logger.Info("recovery started", {{"taskRun", key.ObjectKey()}, {"task", admission.task}, {"job", job_id},
+  ctx_.logger.Info("recovery started", {{"taskRun", key.ObjectKey()},
+                                        {"task", admission.task},
+                                        {"job", job_id},
                                         {"destination", key.cluster}});
   ctx_.recorder.Record(*cluster.client, taskrun, kEventNormal, "RecoveryStarted",
                        "running Task " + admission.task + " with the restorer");
@@ -319,8 +329,10 @@ void TaskRunReconciler::HandleFinished(const QueueKey& key, kube::Client& client
                     {"completionTime", ctx_.Now()},
                     {"message", "the restorer exited with code " + std::to_string(finished.exit_code) +
                                     " without recording a result; see its log under the controller's work "
-                                    "directory (jobs/" + job_id + ")"}}}};
-    auto patched = client.Patch(TaskRunRef(key.ns, key.name, "status"), kube::PatchType::kMerge, patch.dump());
+                                    "directory (jobs/" +
+                                    job_id + ")"}}}};
+    auto patched =
+        client.Patch(TaskRunRef(key.ns, key.name, "status"), kube::PatchType::kMerge, patch.dump());
     if (!patched.ok() && patched.status().code() != Code::kNotFound) {
       ctx_.logger.Warn("could not update TaskRun status",
                        {{"taskRun", key.ObjectKey()}, {"error", patched.status().ToString()}});
@@ -330,19 +342,23 @@ void TaskRunReconciler::HandleFinished(const QueueKey& key, kube::Client& client
     ctx_.recorder.Record(client, tr, kEventWarning, "RecoveryFailed", patch["status"]["message"]);
     return;
   }
-  const std::string summary =
-      "Task " + finished.job.task + ": " + std::to_string(IntOr(tr, "status.objectsPatched")) +
-      " object(s) patched, " + std::to_string(IntOr(tr, "status.objectsSkipped")) + " skipped, " +
-      std::to_string(IntOr(tr, "status.objectsFailed")) + " failed in " + StringOr(tr, "status.duration", "?");
+  const std::string summary = "Task " + finished.job.task + ": " +
+                              std::to_string(IntOr(tr, "status.objectsPatched")) + " object(s) patched, " +
+                              std::to_string(IntOr(tr, "status.objectsSkipped")) + " skipped, " +
+                              std::to_string(IntOr(tr, "status.objectsFailed")) + " failed in " +
+                              StringOr(tr, "status.duration", "?");
   const bool ok = final_phase == "Succeeded";
-  ctx_.recorder.Record(client, tr, ok ? kEventNormal : kEventWarning, ok ? "RecoverySucceeded" : "RecoveryFailed",
+  ctx_.recorder.Record(client, tr, ok ? kEventNormal : kEventWarning,
+                       ok ? "RecoverySucceeded" : "RecoveryFailed",
                        ok ? summary : summary + ": " + StringOr(tr, "status.message"));
-  ctx_.logger.Info(ok ? "recovery succeeded" : "recovery failed", {{"taskRun", key.ObjectKey()}, {"summary", summary}});
+  ctx_.logger.Info(ok ? "recovery succeeded" : "recovery failed",
+                   {{"taskRun", key.ObjectKey()}, {"summary", summary}});
   // The LiveSynchronization from the controller's own mapping, not from the status.
   if (!finished.job.ls_key.empty() && ctx_.livesyncs != nullptr) {
     if (auto ls = ctx_.livesyncs->store().Get(finished.job.ls_key); ls && ls->object) {
-      ctx_.recorder.Record(ctx_.management, *ls->object, ok ? kEventNormal : kEventWarning, "Recovery",
-                           "TaskRun " + key.ObjectKey() + " " + (ok ? "succeeded" : "failed") + ": " + summary);
+      ctx_.recorder.Record(
+          ctx_.management, *ls->object, ok ? kEventNormal : kEventWarning, "Recovery",
+          "TaskRun " + key.ObjectKey() + " " + (ok ? "succeeded" : "failed") + ": " + summary);
     }
   }
 }

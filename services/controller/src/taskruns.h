@@ -52,7 +52,7 @@ class TaskRunReconciler : public Reconciler {
   enum class Verdict { kRun, kRefuse, kRetry };
   struct Admission {
     Verdict verdict = Verdict::kRetry;
-    std::string message;            // kRefuse: why; kRetry: what failed
+    std::string message;               // kRefuse: why; kRetry: what failed
     std::optional<nlohmann::json> ls;  // kRun: the LiveSynchronization deriving the Task
     std::string task;
     bool suspend_first = false;
@@ -71,10 +71,12 @@ class TaskRunReconciler : public Reconciler {
   // True when it waits for the LiveSynchronization to be suspended (requeued).
   bool SuspendFirst(const QueueKey& key, kube::Client& client, const nlohmann::json& taskrun,
                     const nlohmann::json& ls, bool suspend_first);
-  void Refuse(const QueueKey& key, kube::Client& client, const nlohmann::json& taskrun, const std::string& message);
+  void Refuse(const QueueKey& key, kube::Client& client, const nlohmann::json& taskrun,
+              const std::string& message);
   void Start(const QueueKey& key, DestinationCluster& cluster, const nlohmann::json& taskrun,
              const std::string& job_id, const Admission& admission);
-  void HandleFinished(const QueueKey& key, kube::Client& client, const Finished& finished, const std::string& job_id);
+  void HandleFinished(const QueueKey& key, kube::Client& client, const Finished& finished,
+                      const std::string& job_id);
 
   Context& ctx_;
   std::mutex mu_;

@@ -16,7 +16,8 @@ std::string TypeName(const json& v) {
 }
 
 Status WrongType(std::string_view path, std::string_view want, const json& got) {
-  return InvalidArgumentError(std::string(path) + ": must be " + std::string(want) + ", got " + TypeName(got));
+  return InvalidArgumentError(std::string(path) + ": must be " + std::string(want) + ", got " +
+                              TypeName(got));
 }
 
 }  // namespace
@@ -26,7 +27,8 @@ const json* FieldAt(const json& object, std::string_view path) {
   size_t start = 0;
   while (start <= path.size()) {
     const size_t dot = path.find('.', start);
-    const std::string part(path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    const std::string part(
+        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (!at->is_object()) return nullptr;
     auto it = at->find(part);
     if (it == at->end()) return nullptr;

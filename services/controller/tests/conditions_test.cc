@@ -9,7 +9,8 @@ using nlohmann::json;
 
 TEST(ConditionsTest, AddsAConditionToAnEmptyList) {
   json conditions;
-  SetCondition(conditions, {"Ready", ConditionStatus::kTrue, "Running", "all running"}, 3, "2026-01-01T00:00:00Z");
+  SetCondition(conditions, {"Ready", ConditionStatus::kTrue, "Running", "all running"}, 3,
+               "2026-01-01T00:00:00Z");
   ASSERT_EQ(conditions.size(), 1u);
   EXPECT_EQ(conditions[0]["type"], "Ready");
   EXPECT_EQ(conditions[0]["status"], "True");
