@@ -37,7 +37,10 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
       1, std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count()));
   auto lease = client_.Get(LeaseRef(options_.ns, options_.name));
   if (!lease.ok()) {
-    if (lease.status().code() != Code::kNotFound) return Attempt::kError;
+    if (lease.status().code() != Code::kNotFound) {
+      LogError(lease.status());
+      return Attempt::kError;
+    }
     json fresh = {{"apiVersion", "coordination.k8s.io/v1"},
                   {"kind", "Lease"},
                   {"metadata", {{"name", options_.name}, {"namespace", options_.ns}}},
@@ -49,7 +52,9 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
                     {"leaseTransitions", 0}}}};
     auto created = client_.Create(LeaseRef(options_.ns), fresh);
     if (created.ok()) return Attempt::kHeld;
-    return created.status().code() == Code::kAlreadyExists ? Attempt::kHeldByOther : Attempt::kError;
+    if (created.status().code() == Code::kAlreadyExists) return Attempt::kHeldByOther;
+    LogError(created.status());  // e.g. the Lease's namespace does not exist
+    return Attempt::kError;
   }
   const std::string holder = StringOr(*lease, "spec.holderIdentity");
   const std::string record = holder + "@" + StringOr(*lease, "spec.renewTime");
@@ -75,7 +80,18 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
     observed_at_ = now;
     return Attempt::kHeld;
   }
-  return kube::IsConflict(written.status()) ? Attempt::kHeldByOther : Attempt::kError;
+  if (kube::IsConflict(written.status())) return Attempt::kHeldByOther;
+  LogError(written.status());
+  return Attempt::kError;
+}
+
+void LeaderElector::LogError(const Status& status) {
+  // Once per distinct error, so a missing namespace is said, not repeated every retry.
+  const std::string text = status.ToString();
+  if (text == last_error_) return;
+  last_error_ = text;
+  logger_.Warn("cannot read or write the leader election Lease",
+               {{"lease", options_.ns + "/" + options_.name}, {"error", text}});
 }
 
 bool LeaderElector::Acquire(const std::atomic<bool>& stop) {

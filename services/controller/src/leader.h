@@ -47,10 +47,12 @@ class LeaderElector {
  private:
   enum class Attempt { kHeld, kHeldByOther, kError };
   Attempt TryAcquireOrRenew();
+  void LogError(const Status& status);
 
   kube::Client& client_;
   LeaderElectionOptions options_;
   log::Logger logger_;
+  std::string last_error_;
   std::string observed_record_;  // holder + renewTime last seen
   std::chrono::steady_clock::time_point observed_at_{};
   std::mutex mu_;
