@@ -94,7 +94,6 @@ struct Controller::Parts {
   std::unique_ptr<runtime::Runtime> runtime;
   std::unique_ptr<state::RedisClient> redis;
   std::unique_ptr<state::ObjectStateStore> object_state;
-  std::unique_ptr<admission::AuditWebhookServer> webhook;
   std::unique_ptr<Destinations> destinations;
   std::unique_ptr<Context> ctx;
   std::unique_ptr<LiveSyncReconciler> livesync;
@@ -114,6 +113,7 @@ Controller::Controller(ControllerOptions options, log::Logger logger,
       shutdown_(shutdown) {}
 
 Controller::~Controller() {
+  if (webhook_) webhook_->Stop();
   if (!parts_) return;
   parts_->queue.ShutDown();
   for (auto* informer : {parts_->livesyncs.get(), parts_->clusters.get(), parts_->synchronizations.get(),
@@ -121,11 +121,20 @@ Controller::~Controller() {
     if (informer != nullptr) informer->Stop();
   }
   if (parts_->destinations) parts_->destinations->StopAll();
-  if (parts_->webhook) parts_->webhook->Stop();
   parts_.reset();  // the runtime last but one: stops every set, job and embedded server
 }
 
 Status Controller::Run() {
+  // The audit webhook answers on every replica, leader or not: it only annotates.
+  if (!options_.webhook_cert_file.empty()) {
+    webhook_ = std::make_unique<admission::AuditWebhookServer>(SystemClock::Get(), logger_);
+    KS_ASSIGN_OR_RETURN(int port, webhook_->Start({.bind_address = options_.webhook_bind,
+                                                   .port = options_.webhook_port,
+                                                   .cert_file = options_.webhook_cert_file,
+                                                   .key_file = options_.webhook_key_file}));
+    logger_.Info("audit webhook listening", {{"port", port}});
+    if (!options_.webhook_port_file.empty()) std::ofstream(options_.webhook_port_file) << port << "\n";
+  }
   if (!options_.leader_elect) return RunAsLeader();
   LeaderElectionOptions lo{
       .ns = options_.leader_election_namespace.empty()
@@ -188,16 +197,6 @@ Status Controller::RunAsLeader() {
   } else {
     logger_.Warn("redis is not reachable; objects synchronized will not be reported",
                  {{"error", redis.status().ToString()}});
-  }
-
-  if (!options_.webhook_cert_file.empty()) {
-    p.webhook = std::make_unique<admission::AuditWebhookServer>(SystemClock::Get(), logger_);
-    KS_ASSIGN_OR_RETURN(int port, p.webhook->Start({.bind_address = options_.webhook_bind,
-                                                    .port = options_.webhook_port,
-                                                    .cert_file = options_.webhook_cert_file,
-                                                    .key_file = options_.webhook_key_file}));
-    logger_.Info("audit webhook listening", {{"port", port}});
-    if (!options_.webhook_port_file.empty()) std::ofstream(options_.webhook_port_file) << port << "\n";
   }
 
   p.destinations = std::make_unique<Destinations>(

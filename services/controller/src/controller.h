@@ -25,6 +25,10 @@
 #include "kubesync/service/shutdown.h"
 #include "options.h"
 
+namespace kubesync::admission {
+class AuditWebhookServer;
+}
+
 namespace kubesync::controller {
 
 // Entry point of the binary.
@@ -36,7 +40,7 @@ class Controller {
              service::ShutdownSignal& shutdown);
   ~Controller();
 
-  // Waits for the Lease (when electing), starts the runtime, the webhook, the informers and
+  // Starts the webhook, waits for the Lease (when electing), starts the runtime, the informers and
   // the workers, and reconciles until shutdown or the Lease is lost (an error).
   Status Run();
 
@@ -48,6 +52,7 @@ class Controller {
   log::Logger logger_;
   std::shared_ptr<kube::Client> management_;
   service::ShutdownSignal& shutdown_;
+  std::unique_ptr<admission::AuditWebhookServer> webhook_;
   std::unique_ptr<Parts> parts_;
 };
 
