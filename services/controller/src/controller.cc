@@ -15,6 +15,7 @@
 #include "context.h"
 #include "kubesync/admission/server.h"
 #include "kubesync/kube/config.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/runtime/process_runtime.h"
 #include "kubesync/service/context.h"
 #include "leader.h"
@@ -42,7 +43,7 @@ std::string SelfDir() {
 // status keeps changing (objectsSynchronized, lastSyncTime). Periodic requeues refresh it.
 kube::InformerHandlers Enqueue(Queue& queue, Kind kind) {
   auto add = [&queue, kind](const json& o) {
-    queue.Add(QueueKey{kind, "", StringOr(o, "metadata.namespace"), StringOr(o, "metadata.name")});
+    queue.Add(QueueKey{kind, "", kube::meta::Namespace(o), kube::meta::Name(o)});
   };
   return {.on_add = [add](const json& o, bool) { add(o); },
           .on_update =
@@ -201,8 +202,7 @@ Status Controller::RunAsLeader() {
 
   p.destinations = std::make_unique<Destinations>(
       p.resolver, management_, logger_, [&p](const std::string& cluster, const json& taskrun) {
-        p.queue.Add(QueueKey::TaskRun(cluster, StringOr(taskrun, "metadata.namespace"),
-                                      StringOr(taskrun, "metadata.name")));
+        p.queue.Add(QueueKey::TaskRun(cluster, kube::meta::Namespace(taskrun), kube::meta::Name(taskrun)));
       });
   p.ctx = std::unique_ptr<Context>(new Context{.options = options_,
                                                .logger = logger_,

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "kubesync/core/status.h"
+#include "kubesync/kube/object_meta.h"
 
 namespace kubesync::controller {
 
@@ -38,8 +39,8 @@ struct QueueKey {
     return {Kind::kTaskRun, std::move(cluster), std::move(ns), std::move(name)};
   }
 
-  // The informer store's key of the object: "<ns>/<name>".
-  std::string ObjectKey() const { return ns + "/" + name; }
+  // The informer store's key of the object (kube::ObjectKey).
+  std::string ObjectKey() const { return kube::ObjectKey(ns, name); }
   // "LiveSynchronization/<ns>/<name>", "TaskRun/<cluster>/<ns>/<name>", ... (for logs).
   std::string ToString() const;
   // The inverse of ToString; InvalidArgument naming what is wrong.

@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "cleanup.h"
+#include "kubesync/kube/namespaces.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
 #include "typed.h"
@@ -196,8 +198,8 @@ LiveSyncReconciler::Next LiveSyncReconciler::Finalize(Pass& pass) {
     pass.requeue = std::chrono::seconds(5);
     return Next::kStop;
   }
-  json patch = {{"metadata",
-                 {{"finalizers", kept}, {"resourceVersion", StringOr(pass.ls, "metadata.resourceVersion")}}}};
+  json patch = {
+      {"metadata", {{"finalizers", kept}, {"resourceVersion", kube::meta::ResourceVersion(pass.ls)}}}};
   auto r = ctx_.management.Patch({.group = std::string(kAutomationGroup),
                                   .version = std::string(kApiVersion),
                                   .resource = "livesynchronizations",
@@ -222,8 +224,8 @@ LiveSyncReconciler::Next LiveSyncReconciler::EnsureFinalizer(Pass& pass) {
     if (f.is_string() && f.get<std::string>() == kCleanupFinalizer) return Next::kContinue;
   }
   list.push_back(std::string(kCleanupFinalizer));
-  json patch = {{"metadata",
-                 {{"finalizers", list}, {"resourceVersion", StringOr(pass.ls, "metadata.resourceVersion")}}}};
+  json patch = {
+      {"metadata", {{"finalizers", list}, {"resourceVersion", kube::meta::ResourceVersion(pass.ls)}}}};
   auto r = ctx_.management.Patch({.group = std::string(kAutomationGroup),
                                   .version = std::string(kApiVersion),
                                   .resource = "livesynchronizations",
@@ -471,17 +473,10 @@ LiveSyncReconciler::Next LiveSyncReconciler::KeepTask(Pass& pass) {
 }
 
 Status LiveSyncReconciler::EnsureTask(kube::Client& destination, const json& task) {
-  const std::string ns = StringOr(task, "metadata.namespace");
-  const std::string name = StringOr(task, "metadata.name");
+  const std::string ns = kube::meta::Namespace(task);
+  const std::string name = kube::meta::Name(task);
   // The namespace may not exist in the destination yet.
-  auto got_ns = destination.Get({.group = "", .version = "v1", .resource = "namespaces", .name = ns});
-  if (!got_ns.ok()) {
-    if (got_ns.status().code() != Code::kNotFound) return got_ns.status();
-    auto created =
-        destination.Create({.group = "", .version = "v1", .resource = "namespaces"},
-                           {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
-    if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
-  }
+  KS_RETURN_IF_ERROR(kube::EnsureNamespace(destination, ns));
   const kube::ResourceRef ref{.group = std::string(recovery::kTaskGroup),
                               .version = std::string(recovery::kTaskVersion),
                               .resource = std::string(recovery::kTasksResource),

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "conditions.h"
+#include "kubesync/kube/object_meta.h"
 #include "kubesync/plan/parse.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
@@ -48,7 +49,7 @@ void TaskRunReconciler::Reconcile(const QueueKey& key) {
     return;
   }
   const json taskrun = *entry->object;
-  const std::string uid = StringOr(taskrun, "metadata.uid");
+  const std::string uid = kube::meta::Uid(taskrun);
   if (uid.empty()) return;
   const std::string job_id = "taskrun." + uid;
   std::optional<Finished> finished;
@@ -134,7 +135,7 @@ TaskRunReconciler::Admission TaskRunReconciler::Admit(const QueueKey& key, Desti
   }
   if (derived->has_value()) {
     const Derived& d = **derived;
-    const std::string ls_key = key.ns + "/" + StringOr(d.ls, "metadata.name");
+    const std::string ls_key = key.ns + "/" + kube::meta::Name(d.ls);
     if (task->value("spec", json()) != d.task.value("spec", json())) {
       return refuse("refused: Task " + Quoted(out.task) +
                     " differs from the Task kubesync derives for LiveSynchronization " + ls_key +
@@ -165,8 +166,7 @@ Result<std::optional<TaskRunReconciler::Derived>> TaskRunReconciler::FindDerived
     const std::string& cluster_key, const std::string& ns, const std::string& task, bool* any_in_namespace) {
   std::vector<json> candidates;
   ctx_.livesyncs->store().ForEach([&](const std::string&, const kube::StoreEntry& entry) {
-    if (entry.object && StringOr(*entry.object, "metadata.namespace") == ns)
-      candidates.push_back(*entry.object);
+    if (entry.object && kube::meta::Namespace(*entry.object) == ns) candidates.push_back(*entry.object);
   });
   for (const json& ls : candidates) {
     auto plan = plan::ParseLiveSynchronization(ls, {.operator_namespace = ctx_.options.operator_namespace});
@@ -180,16 +180,15 @@ Result<std::optional<TaskRunReconciler::Derived>> TaskRunReconciler::FindDerived
     if (!server.ok() || Destinations::KeyFor(*server) != cluster_key) continue;
     *any_in_namespace = true;
     json derived = recovery::DeriveTask(*plan, ns);
-    if (StringOr(derived, "metadata.name") == task)
-      return std::optional<Derived>(Derived{ls, std::move(derived)});
+    if (kube::meta::Name(derived) == task) return std::optional<Derived>(Derived{ls, std::move(derived)});
   }
   return std::optional<Derived>();
 }
 
 bool TaskRunReconciler::SuspendFirst(const QueueKey& key, kube::Client& client, const json& taskrun,
                                      const json& ls, bool suspend_first) {
-  const std::string ls_ns = StringOr(ls, "metadata.namespace");
-  const std::string ls_name = StringOr(ls, "metadata.name");
+  const std::string ls_ns = kube::meta::Namespace(ls);
+  const std::string ls_name = kube::meta::Name(ls);
   const std::string ls_key = ls_ns + "/" + ls_name;
   const bool suspended = ReadBool(ls, "spec.suspend").value_or(std::nullopt).value_or(false);
   // Running as the runtime sees it: components may run although a status says otherwise.
@@ -270,8 +269,7 @@ void TaskRunReconciler::Start(const QueueKey& key, DestinationCluster& cluster, 
       ctx_.options.component_log_level.empty() ? "info" : ctx_.options.component_log_level;
   job.args.insert(job.args.end(), {"--namespace", key.ns, "--taskrun", key.name, "--log-level", level});
   std::string ls_key;
-  if (admission.ls)
-    ls_key = StringOr(*admission.ls, "metadata.namespace") + "/" + StringOr(*admission.ls, "metadata.name");
+  if (admission.ls) ls_key = kube::meta::Namespace(*admission.ls) + "/" + kube::meta::Name(*admission.ls);
   {
     std::lock_guard lock(mu_);
     jobs_[job_id] = Job{key, ls_key, admission.task};
