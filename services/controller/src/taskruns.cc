@@ -164,10 +164,17 @@ TaskRunReconciler::Admission TaskRunReconciler::Admit(const QueueKey& key, Desti
 
 Result<std::optional<TaskRunReconciler::Derived>> TaskRunReconciler::FindDerived(
     const std::string& cluster_key, const std::string& ns, const std::string& task, bool* any_in_namespace) {
-  std::vector<json> candidates;
-  ctx_.livesyncs->store().ForEach([&](const std::string&, const kube::StoreEntry& entry) {
-    if (entry.object && kube::meta::Namespace(*entry.object) == ns) candidates.push_back(*entry.object);
-  });
+  // Read fresh, not from the informer's cache: a LiveSynchronization created just before
+  // the TaskRun may not have reached the cache yet, and a refusal is final.
+  const auto& watched = ctx_.options.watch_namespace;
+  if (!watched.empty() && watched != ns) return std::optional<Derived>();
+  auto listed = ctx_.management.List({.group = std::string(kAutomationGroup),
+                                      .version = std::string(kApiVersion),
+                                      .resource = "livesynchronizations",
+                                      .ns = ns});
+  if (!listed.ok())
+    return Status(Code::kUnavailable, "listing LiveSynchronizations: " + listed.status().ToString());
+  const std::vector<json>& candidates = listed->items;
   for (const json& ls : candidates) {
     auto plan = plan::ParseLiveSynchronization(ls, {.operator_namespace = ctx_.options.operator_namespace});
     if (!plan.ok()) continue;  // an invalid LiveSynchronization derives nothing

@@ -65,7 +65,8 @@ class TaskRunReconciler : public Reconciler {
   Admission Admit(const QueueKey& key, DestinationCluster& cluster, const nlohmann::json& taskrun);
   // The LiveSynchronization in `ns` whose derived Task for cluster `cluster_key` is named
   // `task`; `any_in_namespace` tells whether any LiveSynchronization in `ns` has that cluster
-  // as destination. Unavailable when the management cluster cannot be read.
+  // as destination. Read from the management cluster, not the cache. Unavailable when it
+  // cannot be read.
   Result<std::optional<Derived>> FindDerived(const std::string& cluster_key, const std::string& ns,
                                              const std::string& task, bool* any_in_namespace);
   // True when it waits for the LiveSynchronization to be suspended (requeued).
