@@ -2,6 +2,8 @@
 
 #include "kubesync/core/base64.h"
 #include "kubesync/kube/config.h"
+#include "kubesync/kube/transport.h"
+#include "typed.h"
 
 namespace kubesync::controller {
 
@@ -48,25 +50,30 @@ Result<ResolvedCluster> ClusterResolver::Resolve(const std::string& ns, const st
     if (cluster.status().code() == Code::kNotFound) return NotFoundError(what + " does not exist");
     return Status(cluster.status().code(), what + ": " + cluster.status().message());
   }
-  const json spec = cluster->value("spec", json::object());
-  const std::string secret_name = spec.is_object() ? spec.value("secretName", "") : "";
+  auto secret_field = ReadString(*cluster, "spec.secretName");
+  if (!secret_field.ok()) return InvalidArgumentError(what + ": " + secret_field.status().message());
+  const std::string secret_name = secret_field->value_or("");
   if (secret_name.empty()) return InvalidArgumentError(what + ": spec.secretName: Required value");
-  auto secret = management_.Get({.group = "", .version = "v1", .resource = "secrets", .ns = ns, .name = secret_name});
+  auto secret =
+      management_.Get({.group = "", .version = "v1", .resource = "secrets", .ns = ns, .name = secret_name});
   if (!secret.ok()) {
     if (secret.status().code() == Code::kNotFound) {
       return NotFoundError(what + ": Secret \"" + secret_name + "\" does not exist");
     }
-    return Status(secret.status().code(), what + ": Secret \"" + secret_name + "\": " + secret.status().message());
+    return Status(secret.status().code(),
+                  what + ": Secret \"" + secret_name + "\": " + secret.status().message());
   }
   const json data = secret->value("data", json::object());
   if (!data.is_object() || !data.contains(kKubeconfigKey) || !data[std::string(kKubeconfigKey)].is_string()) {
-    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" has no key \"" + std::string(kKubeconfigKey) +
+    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" has no key \"" +
+                                std::string(kKubeconfigKey) +
                                 "\" (create it with kubectl create secret generic " + secret_name +
                                 " --from-file=kubeconfig.yaml=<file>)");
   }
   auto decoded = Base64Decode(data[std::string(kKubeconfigKey)].get<std::string>());
   if (!decoded) {
-    return InvalidArgumentError(what + ": Secret \"" + secret_name + "\" key \"kubeconfig.yaml\" is not valid base64");
+    return InvalidArgumentError(what + ": Secret \"" + secret_name +
+                                "\" key \"kubeconfig.yaml\" is not valid base64");
   }
   const std::string where = what + ": Secret \"" + secret_name + "\" key \"kubeconfig.yaml\": ";
   auto parsed = kube::Kubeconfig::Parse(*decoded);
@@ -84,8 +91,13 @@ Result<std::shared_ptr<kube::Client>> ClusterResolver::ClientFor(const std::stri
   KS_ASSIGN_OR_RETURN(auto parsed, kube::Kubeconfig::Parse(kubeconfig));
   KS_ASSIGN_OR_RETURN(auto rest, parsed.ToRestConfig());
   kube::ClientOptions options = client_options_;
-  if (probe) options.max_retries = 0;
-  KS_ASSIGN_OR_RETURN(auto client, kube::Client::Create(rest, options));
+  kube::CurlTransportOptions transport;
+  if (probe) {
+    options.max_retries = 0;
+    transport.connect_timeout = kProbeConnectTimeout;
+    transport.request_timeout = kProbeRequestTimeout;
+  }
+  KS_ASSIGN_OR_RETURN(auto client, kube::Client::Create(rest, options, transport));
   std::shared_ptr<kube::Client> shared = std::move(client);
   if (clients_.size() > 64) clients_.clear();  // rotated kubeconfigs: keep the cache bounded
   clients_[key] = shared;

@@ -6,6 +6,7 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,9 @@ struct ResolvedCluster {
   nlohmann::json cluster;  // the KubernetesCluster object
 };
 
+inline constexpr std::chrono::milliseconds kProbeConnectTimeout{5'000};
+inline constexpr std::chrono::milliseconds kProbeRequestTimeout{10'000};
+
 class ClusterResolver {
  public:
   explicit ClusterResolver(kube::Client& management, kube::ClientOptions client_options = {});
@@ -46,9 +50,9 @@ class ClusterResolver {
 
   // A client for `kubeconfig` (shared; cached by content). InvalidArgument naming the
   // kubeconfig field when it cannot be used.
-  // `probe`: a client that does not retry, for reachability probes, so that probing a
-  // blackholed cluster holds the controller's worker for one connect timeout, not for
-  // every retry of it.
+  // `probe`: a client that does not retry and gives up after kProbeRequestTimeout, for
+  // reachability probes and Task upkeep, so that a blackholed cluster holds its caller for
+  // one short request, not for every retry of a long one.
   Result<std::shared_ptr<kube::Client>> ClientFor(const std::string& kubeconfig, bool probe = false);
 
   // The server's gitVersion from /version.
@@ -58,7 +62,8 @@ class ClusterResolver {
   kube::Client& management_;
   kube::ClientOptions client_options_;
   std::mutex mu_;
-  std::map<std::pair<std::string, bool>, std::shared_ptr<kube::Client>> clients_;  // by (kubeconfig text, probe)
+  std::map<std::pair<std::string, bool>, std::shared_ptr<kube::Client>>
+      clients_;  // by (kubeconfig text, probe)
 };
 
 }  // namespace kubesync::controller

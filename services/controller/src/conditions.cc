@@ -4,6 +4,18 @@ namespace kubesync::controller {
 
 using nlohmann::json;
 
+std::string_view ConditionStatusName(ConditionStatus status) {
+  switch (status) {
+    case ConditionStatus::kTrue:
+      return "True";
+    case ConditionStatus::kFalse:
+      return "False";
+    case ConditionStatus::kUnknown:
+      return "Unknown";
+  }
+  return "Unknown";
+}
+
 const json* FindCondition(const json& conditions, std::string_view type) {
   if (!conditions.is_array()) return nullptr;
   for (const auto& c : conditions) {
@@ -19,15 +31,16 @@ bool IsConditionTrue(const json& conditions, std::string_view type) {
 
 void SetCondition(json& conditions, const Condition& condition, int64_t generation, std::string_view now) {
   if (!conditions.is_array()) conditions = json::array();
+  const std::string status(ConditionStatusName(condition.status));
   json entry = {{"type", condition.type},
-                {"status", condition.status},
+                {"status", status},
                 {"reason", condition.reason.empty() ? std::string("Unknown") : condition.reason},
                 {"message", condition.message},
                 {"lastTransitionTime", std::string(now)},
                 {"observedGeneration", generation}};
   for (auto& c : conditions) {
     if (!c.is_object() || c.value("type", "") != condition.type) continue;
-    if (c.value("status", "") == condition.status && c.contains("lastTransitionTime")) {
+    if (c.value("status", "") == status && c.contains("lastTransitionTime")) {
       entry["lastTransitionTime"] = c["lastTransitionTime"];
     }
     c = std::move(entry);
@@ -55,6 +68,8 @@ json WithoutStatus(const json& object) {
 }
 }  // namespace
 
-bool OnlyStatusChanged(const json& before, const json& after) { return WithoutStatus(before) == WithoutStatus(after); }
+bool OnlyStatusChanged(const json& before, const json& after) {
+  return WithoutStatus(before) == WithoutStatus(after);
+}
 
 }  // namespace kubesync::controller

@@ -10,9 +10,17 @@
 
 namespace kubesync::controller {
 
+enum class ConditionStatus { kTrue, kFalse, kUnknown };
+
+// "True", "False", "Unknown" (metav1.ConditionStatus).
+std::string_view ConditionStatusName(ConditionStatus status);
+inline ConditionStatus ConditionIf(bool value) {
+  return value ? ConditionStatus::kTrue : ConditionStatus::kFalse;
+}
+
 struct Condition {
   std::string type;
-  std::string status;  // "True", "False", "Unknown"
+  ConditionStatus status = ConditionStatus::kUnknown;
   std::string reason;  // CamelCase
   std::string message;
 };

@@ -36,8 +36,9 @@ void EventRecorder::Record(kube::Client& client, const json& object, std::string
   if (auto it = seen_.find(key); it != seen_.end()) {
     Seen& seen = it->second;
     json patch = {{"count", seen.count + 1}, {"lastTimestamp", now}};
-    auto r = client.Patch({.group = "", .version = "v1", .resource = "events", .ns = seen.ns, .name = seen.event_name},
-                          kube::PatchType::kMerge, patch.dump());
+    auto r = client.Patch(
+        {.group = "", .version = "v1", .resource = "events", .ns = seen.ns, .name = seen.event_name},
+        kube::PatchType::kMerge, patch.dump());
     if (r.ok()) {
       ++seen.count;
       seen.last = now_tp;
@@ -49,27 +50,26 @@ void EventRecorder::Record(kube::Client& client, const json& object, std::string
   char suffix[32];
   std::snprintf(suffix, sizeof(suffix), "%llx",
                 static_cast<unsigned long long>(now_tp.time_since_epoch().count()));
-  json event = {
-      {"apiVersion", "v1"},
-      {"kind", "Event"},
-      {"metadata", {{"name", name + "." + suffix}, {"namespace", ns}}},
-      {"involvedObject",
-       {{"apiVersion", object.value("apiVersion", "")},
-        {"kind", object.value("kind", "")},
-        {"name", name},
-        {"namespace", ns},
-        {"uid", uid},
-        {"resourceVersion", meta.value("resourceVersion", "")}}},
-      {"reason", reason},
-      {"message", message},
-      {"type", type},
-      {"source", {{"component", component_}, {"host", instance_}}},
-      {"reportingComponent", component_},
-      {"reportingInstance", instance_},
-      {"firstTimestamp", now},
-      {"lastTimestamp", now},
-      {"eventTime", nullptr},
-      {"count", 1}};
+  json event = {{"apiVersion", "v1"},
+                {"kind", "Event"},
+                {"metadata", {{"name", name + "." + suffix}, {"namespace", ns}}},
+                {"involvedObject",
+                 {{"apiVersion", object.value("apiVersion", "")},
+                  {"kind", object.value("kind", "")},
+                  {"name", name},
+                  {"namespace", ns},
+                  {"uid", uid},
+                  {"resourceVersion", meta.value("resourceVersion", "")}}},
+                {"reason", reason},
+                {"message", message},
+                {"type", type},
+                {"source", {{"component", component_}, {"host", instance_}}},
+                {"reportingComponent", component_},
+                {"reportingInstance", instance_},
+                {"firstTimestamp", now},
+                {"lastTimestamp", now},
+                {"eventTime", nullptr},
+                {"count", 1}};
   auto created = client.Create({.group = "", .version = "v1", .resource = "events", .ns = ns}, event);
   if (!created.ok()) {
     logger_.Warn("could not record event",

@@ -1,13 +1,14 @@
-// LiveSynchronization and KubernetesCluster reconciliation (see controller.h).
-#include <functional>
+#include "livesync.h"
 
-#include "conditions.h"
-#include "controller.h"
+#include <filesystem>
+
+#include "cleanup.h"
 #include "kubesync/kube/namespaces.h"
 #include "kubesync/kube/object_meta.h"
-#include "kubesync/plan/parse.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
+#include "reconciler_status.h"
+#include "typed.h"
 
 namespace kubesync::controller {
 
@@ -15,245 +16,412 @@ using nlohmann::json;
 
 namespace {
 
-const json kNoObject = json::object();
-
-// The documented component names of spec.config.components and the binaries they run.
+// The documented component names of spec.config.components and the binaries the set runs
+// for them. A new component of the set is added here.
 struct ComponentBinary {
   const char* config_name;
   const char* binary;
 };
-constexpr ComponentBinary kPipeline[] = {
-    {"eventsListener", "eventslistener"},
-    {"processor", "processor"},
-    {"synchronizer", "synchronizer"},
-    {"reconciler", "reconciler"}};
+constexpr ComponentBinary kPipeline[] = {{"eventsListener", "eventslistener"},
+                                         {"processor", "processor"},
+                                         {"synchronizer", "synchronizer"},
+                                         {"reconciler", "reconciler"}};
 
-std::string JoinErrors(const std::vector<plan::FieldError>& errors) {
+std::vector<std::string> PipelineNames() {
+  std::vector<std::string> names;
+  for (const auto& c : kPipeline) names.push_back(c.config_name);
+  return names;
+}
+
+std::string Join(const std::vector<plan::FieldError>& errors) {
   std::string out;
-  for (const auto& e : errors) {
-    if (!out.empty()) out += "; ";
-    out += e.ToString();
+  for (const auto& e : errors) out += (out.empty() ? "" : "; ") + e.ToString();
+  return out;
+}
+
+constexpr auto kTrue = ConditionStatus::kTrue;
+constexpr auto kFalse = ConditionStatus::kFalse;
+
+}  // namespace
+
+std::vector<plan::FieldError> UnusedFields(const plan::Plan& plan,
+                                           const std::vector<std::string>& components_run) {
+  const std::string config = "spec.config";
+  std::vector<plan::FieldError> out;
+  if (plan.observability.enabled || plan.observability.interval.count() > 0) {
+    out.push_back({config + ".observability", "accepted but not acted on: kubesync exports no metrics yet"});
+  }
+  if (plan.bucket) {
+    out.push_back({config + ".bucketName",
+                   "accepted but not acted on: buckets are not supported yet; originals are kept in the "
+                   "kubesync.io/original-values annotation"});
+  }
+  for (const auto& [name, settings] : plan.components) {
+    const std::string at = config + ".components." + name;
+    if (std::find(components_run.begin(), components_run.end(), name) == components_run.end()) {
+      out.push_back({at,
+                     "accepted but not acted on: the process runtime runs no such process for a "
+                     "LiveSynchronization"});
+      continue;
+    }
+    if (settings.image_pull_policy) {
+      out.push_back(
+          {at + ".imagePullPolicy", "accepted but not acted on by the process runtime (no images)"});
+    }
+    if (!settings.resources.is_null()) {
+      out.push_back(
+          {at + ".resources", "accepted but not acted on by the process runtime (no resource limits)"});
+    }
   }
   return out;
 }
 
-// A merge patch that makes the object's status exactly `status` (keys no longer present
-// are removed with null).
-json StatusPatch(const json& old_status, const json& status) {
-  json patch = status;
-  if (old_status.is_object()) {
-    for (const auto& [k, _] : old_status.items()) {
-      if (!status.contains(k)) patch[k] = nullptr;
-    }
-  }
-  return {{"status", patch}};
-}
-
-}  // namespace
-
-void Controller::ReportLiveSyncStatus(const json& ls, json status) {
-  const json old = ls.value("status", json());
-  if (StableStatus(old) == StableStatus(status)) return;
-  const json meta = kube::meta::Metadata(ls);
-  auto r = management_->Patch({.group = std::string(kAutomationGroup),
-                               .version = std::string(kApiVersion),
-                               .resource = "livesynchronizations",
-                               .ns = meta.value("namespace", ""),
-                               .name = meta.value("name", ""),
-                               .subresource = "status"},
-                              kube::PatchType::kMerge, StatusPatch(old, status).dump());
-  if (!r.ok() && r.status().code() != Code::kNotFound) {
-    logger_.Warn("could not update LiveSynchronization status",
-                 {{"liveSynchronization", meta.value("namespace", "") + "/" + meta.value("name", "")},
-                  {"error", r.status().ToString()}});
+void LiveSyncReconciler::OnSetEvent(const std::string& set_id) {
+  std::lock_guard lock(mu_);
+  for (const auto& [key, state] : states_) {
+    if (state.id == set_id) ctx_.queue.Add(key);
   }
 }
 
-void Controller::ReconcileLiveSync(const std::string& ns, const std::string& name) {
-  const std::string key = ns + "/" + name;
-  const std::string queue_key = "ls/" + key;
-  auto entry = livesyncs_->store().Get(key);
-  if (!entry || !entry->object) {
-    {
-      std::lock_guard lock(mu_);
-      live_syncs_.erase(key);
-    }
-    // Stopped whatever the controller's record says: a set whose Apply failed part-way
-    // may still have processes running.
-    Status stopped = runtime_->Stop(transform::LiveSynchronizationId(ns, name));
-    if (stopped.code() != Code::kNotFound) {
-      logger_.Info("LiveSynchronization deleted: components stopped; destination objects and the Task are kept",
-                   {{"liveSynchronization", key}, {"stop", stopped.ok() ? "ok" : stopped.ToString()}});
-    }
-    return;
-  }
-  const json ls = *entry->object;
-  const int64_t generation = kube::meta::Metadata(ls).value("generation", int64_t{0});
-  const std::string id = transform::LiveSynchronizationId(ns, name);
-  LiveSyncState* state;
+void LiveSyncReconciler::Forget(const QueueKey& key, const std::string& id) {
+  Status stopped = ctx_.runtime.Stop(id);
+  ctx_.destinations.Release(key.ToString());
   {
     std::lock_guard lock(mu_);
-    state = &live_syncs_[key];
-    state->id = id;
+    states_.erase(key);
   }
-  const json old_status = ls.value("status", json::object());
-  json status = json::object();
-  json conditions = old_status.is_object() ? old_status.value("conditions", json::array()) : json::array();
-  const std::string now = Now();
-  auto set = [&](std::string type, std::string st, std::string reason, std::string message) {
-    SetCondition(conditions, {std::move(type), std::move(st), std::move(reason), std::move(message)}, generation,
-                 now);
+  if (stopped.code() != Code::kNotFound) {
+    ctx_.logger.Info(
+        "LiveSynchronization deleted: components stopped; destination objects and the Task are kept",
+        {{"liveSynchronization", key.ObjectKey()}, {"stop", stopped.ok() ? "ok" : stopped.ToString()}});
+  }
+}
+
+void LiveSyncReconciler::Reconcile(const QueueKey& key) {
+  const std::string id = transform::LiveSynchronizationId(key.ns, key.name);
+  auto entry = ctx_.livesyncs->store().Get(key.ObjectKey());
+  if (!entry || !entry->object) {
+    Forget(key, id);  // deleted without our finalizer (or after it was removed)
+    return;
+  }
+  Pass pass{.key = key, .ls = *entry->object, .id = id};
+  pass.generation = IntOr(pass.ls, "metadata.generation");
+  {
+    std::lock_guard lock(mu_);
+    pass.state = &states_[key];
+    pass.state->id = id;
+  }
+  static constexpr Step kSteps[] = {
+      &LiveSyncReconciler::Finalize,         &LiveSyncReconciler::EnsureFinalizer,
+      &LiveSyncReconciler::Validate,         &LiveSyncReconciler::WarnUnused,
+      &LiveSyncReconciler::ReadStats,        &LiveSyncReconciler::ResolveDestination,
+      &LiveSyncReconciler::WatchDestination, &LiveSyncReconciler::Suspend,
+      &LiveSyncReconciler::ResolveSource,    &LiveSyncReconciler::BuildComponents,
+      &LiveSyncReconciler::ApplySet,         &LiveSyncReconciler::ReadRunning,
+      &LiveSyncReconciler::KeepTask,
   };
-  auto finish = [&](std::string phase) {
-    status["phase"] = std::move(phase);
-    status["observedGeneration"] = generation;
+  for (Step step : kSteps) {
+    if ((this->*step)(pass) == Next::kStop) break;
+  }
+  Record(pass);
+}
+
+void LiveSyncReconciler::Record(Pass& pass) {
+  State& state = *pass.state;
+  // Events: once per distinct (reason, message) and generation, so a resync does not repeat.
+  if (state.events_generation != pass.generation) {
+    state.events_seen.clear();
+    state.events_generation = pass.generation;
+  }
+  for (const auto& e : pass.events) {
+    if (e.once && !state.events_seen.insert(e.reason + "/" + e.message).second) continue;
+    ctx_.recorder.Record(ctx_.management, pass.ls, e.type, e.reason, e.message);
+  }
+  if (pass.write_status) {
+    const json* old = FieldAt(pass.ls, "status");
+    const json old_status = old != nullptr && old->is_object() ? *old : json::object();
+    json conditions = old_status.contains("conditions") ? old_status["conditions"] : json::array();
+    const std::string now = ctx_.Now();
+    for (const auto& c : pass.conditions) SetCondition(conditions, c, pass.generation, now);
+    json status = pass.status;
+    status["phase"] = pass.phase.empty() ? "Pending" : pass.phase;
+    status["observedGeneration"] = pass.generation;
     status["conditions"] = conditions;
-    ReportLiveSyncStatus(ls, status);
-  };
-  // Stops the set whatever the controller's record says (an Apply that failed part-way
-  // may have left processes running); true when something was running.
-  auto stop_set = [&] {
-    Status s = runtime_->Stop(id);
-    if (!s.ok() && s.code() != Code::kNotFound) {
-      logger_.Warn("could not stop components", {{"liveSynchronization", key}, {"error", s.ToString()}});
-    }
-    const bool was = state->applied.has_value() || s.ok();
-    state->applied.reset();
-    return was;
-  };
-  // One Event per distinct situation and generation, so a resync does not repeat it.
-  auto event_once = [&](std::string_view type, std::string_view reason, const std::string& message) {
-    const std::string event_key = std::string(reason) + "/" + std::to_string(generation) + "/" + message;
-    if (state->last_event_key == event_key) return;
-    state->last_event_key = event_key;
-    recorder_.Record(*management_, ls, type, reason, message);
-  };
-
-  // 1. Validate: nothing starts from an invalid configuration.
-  plan::ParseReport report;
-  auto plan = plan::ParseLiveSynchronization(ls, {.operator_namespace = options_.operator_namespace}, &report);
-  if (!plan.ok()) {
-    const std::string message = report.errors.empty() ? plan.status().message() : JoinErrors(report.errors);
-    const bool was_running = stop_set();
-    set("Invalid", "True", "InvalidConfiguration", message);
-    set("Ready", "False", "InvalidConfiguration", "the configuration is invalid; nothing runs until it is fixed");
-    json errors = json::array();
-    for (const auto& e : report.errors) errors.push_back(e.ToString());
-    logger_.Error("invalid LiveSynchronization", {{"liveSynchronization", key}, {"errors", errors}});
-    event_once(kEventWarning, "InvalidConfiguration", message);
-    if (was_running) recorder_.Record(*management_, ls, kEventNormal, "Stopped", "components stopped: invalid configuration");
-    finish("Invalid");
-    return;  // a spec change brings it back
-  }
-  set("Invalid", "False", "Valid", "");
-  if (!report.warnings.empty()) event_once(kEventWarning, "ConfigurationWarning", JoinErrors(report.warnings));
-
-  // 2. Objects synchronized so far, whatever happens next.
-  if (object_state_) {
-    if (auto stats = object_state_->GetStats(id); stats.ok()) {
-      status["objectsSynchronized"] = stats->objects_synchronized;
-      if (stats->last_sync_unix_ms > 0) {
-        status["lastSyncTime"] =
-            FormatRfc3339(WallTime(std::chrono::milliseconds(stats->last_sync_unix_ms)));
+    if (StableStatus(old_status) != StableStatus(status)) {
+      auto r = ctx_.management.Patch({.group = std::string(kAutomationGroup),
+                                      .version = std::string(kApiVersion),
+                                      .resource = "livesynchronizations",
+                                      .ns = pass.key.ns,
+                                      .name = pass.key.name,
+                                      .subresource = "status"},
+                                     kube::PatchType::kMerge, StatusPatch(old_status, status).dump());
+      if (!r.ok() && r.status().code() != Code::kNotFound) {
+        ctx_.logger.Warn("could not update LiveSynchronization status",
+                         {{"liveSynchronization", pass.key.ObjectKey()}, {"error", r.status().ToString()}});
       }
     }
   }
-
-  // 3. Suspended: stop the set, keep the state (resuming picks up where it stopped).
-  if (plan->suspend) {
-    if (stop_set()) {
-      logger_.Info("LiveSynchronization suspended: components stopped", {{"liveSynchronization", key}});
-      recorder_.Record(*management_, ls, kEventNormal, "Suspended", "spec.suspend is true: components stopped");
-    }
-    set("Suspended", "True", "SuspendedBySpec", "spec.suspend is true");
-    set("Ready", "False", "Suspended", "suspended");
-    set("Degraded", "False", "Suspended", "");
-    finish("Suspended");
-    queue_.AddAfter(queue_key, options_.resync_interval);
-    return;
-  }
-  set("Suspended", "False", "Active", "");
-
-  // 4. The clusters.
-  auto source = resolver_.Resolve(ns, plan->source_cluster);
-  auto destination = resolver_.Resolve(ns, plan->destination_cluster);
-  if (!source.ok() || !destination.ok()) {
-    const std::string message = !source.ok() ? "spec.config.sourceName: " + source.status().message()
-                                             : "spec.config.destinationName: " + destination.status().message();
-    set("Ready", "False", "ClusterUnavailable", message);
-    set("Degraded", state->applied ? "True" : "False", "ClusterUnavailable", state->applied ? message : "");
-    event_once(kEventWarning, "ClusterUnavailable", message);
-    logger_.Warn("cannot resolve the clusters of a LiveSynchronization", {{"liveSynchronization", key}, {"error", message}});
-    finish(state->applied ? "Degraded" : "Pending");
-    queue_.AddAfter(queue_key, std::min<std::chrono::milliseconds>(options_.resync_interval, std::chrono::seconds(5)));
-    return;
-  }
-
-  // 5. The Task in the destination, and a watch on the TaskRuns there.
-  Destination* dest = EnsureDestination(destination->kubeconfig);
-  if (dest != nullptr) {
-    Status task = EnsureTask(*dest->client, recovery::DeriveTask(*plan, ns));
-    if (!task.ok()) {
-      event_once(kEventWarning, "TaskNotReady", "the recovery Task in the destination: " + task.message());
-      logger_.Warn("could not keep the recovery Task", {{"liveSynchronization", key}, {"error", task.ToString()}});
-    }
-  }
-
-  // 6. The component set.
-  runtime::ComponentSetSpec spec{.id = id,
-                                 .plan_json = plan::ToJson(*plan).dump(),
-                                 .source_kubeconfig = source->kubeconfig,
-                                 .destination_kubeconfig = destination->kubeconfig,
-                                 .log_level = options_.component_log_level.empty() ? "info"
-                                                                                  : options_.component_log_level};
-  for (const auto& c : kPipeline) {
-    runtime::ComponentSpec component{.name = c.binary};
-    if (auto it = plan->components.find(c.config_name); it != plan->components.end()) {
-      component.replicas = std::max(1, it->second.replicas.value_or(1));
-      if (options_.component_log_level.empty()) component.log_level = it->second.log_level.value_or("");
-    }
-    spec.components.push_back(std::move(component));
-  }
-  const bool changed = !state->applied || !(*state->applied == spec);
-  if (changed) {
-    const bool first = !state->applied;
-    Status applied = runtime_->Apply(spec);
-    if (!applied.ok()) {
-      set("Ready", "False", "StartFailed", applied.message());
-      set("Degraded", "True", "StartFailed", applied.message());
-      event_once(kEventWarning, "StartFailed", applied.message());
-      logger_.Error("could not start components", {{"liveSynchronization", key}, {"error", applied.ToString()}});
-      finish("Failed");
-      queue_.AddAfter(queue_key, std::chrono::seconds(10));
-      return;
-    }
-    state->applied = spec;
-    state->reported_restarts = 0;
-    std::string what;
-    for (const auto& c : spec.components) {
-      what += (what.empty() ? "" : ", ") + c.name + " x" + std::to_string(c.replicas);
-    }
-    logger_.Info(first ? "components started" : "components restarted with a new configuration",
-                 {{"liveSynchronization", key}, {"components", what}});
-    recorder_.Record(*management_, ls, kEventNormal, first ? "Started" : "Updated",
-                     (first ? "components started: " : "configuration changed, components restarted: ") + what);
-  }
-  status["conditions"] = conditions;
-  RefreshRunningStatus(ls, *state, status);
-  conditions = status["conditions"];
-  finish(status.value("phase", "Running"));
-  queue_.AddAfter(queue_key, options_.resync_interval);
+  if (pass.requeue) ctx_.queue.AddAfter(pass.key, *pass.requeue);
 }
 
-void Controller::RefreshRunningStatus(const json& ls, LiveSyncState& state, json& status) {
-  const int64_t generation = kube::meta::Metadata(ls).value("generation", int64_t{0});
-  const std::string now = Now();
-  json& conditions = status["conditions"];
-  auto st = runtime_->State(state.id);
+bool LiveSyncReconciler::StopSet(Pass& pass) {
+  Status s = ctx_.runtime.Stop(pass.id);
+  if (!s.ok() && s.code() != Code::kNotFound) {
+    ctx_.logger.Warn("could not stop components",
+                     {{"liveSynchronization", pass.key.ObjectKey()}, {"error", s.ToString()}});
+  }
+  const bool was = pass.state->applied.has_value() || s.ok();
+  pass.state->applied.reset();
+  return was;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::Finalize(Pass& pass) {
+  if (FieldAt(pass.ls, "metadata.deletionTimestamp") == nullptr) return Next::kContinue;
+  pass.write_status = false;
+  const json* finalizers = FieldAt(pass.ls, "metadata.finalizers");
+  json kept = json::array();
+  bool ours = false;
+  if (finalizers != nullptr && finalizers->is_array()) {
+    for (const auto& f : *finalizers) {
+      if (f.is_string() && f.get<std::string>() == kCleanupFinalizer) {
+        ours = true;
+      } else {
+        kept.push_back(f);
+      }
+    }
+  }
+  if (!ours) return Next::kStop;  // someone else's finalizer: wait for the object to go
+  StopSet(pass);
+  ctx_.destinations.Release(pass.key.ToString());
+  Status cleaned = CleanUpLiveSync(ctx_, pass.id);
+  if (!cleaned.ok()) {
+    ctx_.logger.Warn("could not clean up a deleted LiveSynchronization; retrying",
+                     {{"liveSynchronization", pass.key.ObjectKey()}, {"error", cleaned.ToString()}});
+    pass.events.push_back({kEventWarning, "CleanupFailed", cleaned.message()});
+    pass.requeue = std::chrono::seconds(5);
+    return Next::kStop;
+  }
+  json patch = {
+      {"metadata", {{"finalizers", kept}, {"resourceVersion", kube::meta::ResourceVersion(pass.ls)}}}};
+  auto r = ctx_.management.Patch({.group = std::string(kAutomationGroup),
+                                  .version = std::string(kApiVersion),
+                                  .resource = "livesynchronizations",
+                                  .ns = pass.key.ns,
+                                  .name = pass.key.name},
+                                 kube::PatchType::kMerge, patch.dump());
+  if (!r.ok() && r.status().code() != Code::kNotFound) {
+    pass.requeue = std::chrono::seconds(1);
+    return Next::kStop;
+  }
+  ctx_.logger.Info(
+      "LiveSynchronization deleted: components stopped, bus, state and files cleaned up; "
+      "destination objects and the Task are kept",
+      {{"liveSynchronization", pass.key.ObjectKey()}});
+  return Next::kStop;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::EnsureFinalizer(Pass& pass) {
+  const json* finalizers = FieldAt(pass.ls, "metadata.finalizers");
+  json list = finalizers != nullptr && finalizers->is_array() ? *finalizers : json::array();
+  for (const auto& f : list) {
+    if (f.is_string() && f.get<std::string>() == kCleanupFinalizer) return Next::kContinue;
+  }
+  list.push_back(std::string(kCleanupFinalizer));
+  json patch = {
+      {"metadata", {{"finalizers", list}, {"resourceVersion", kube::meta::ResourceVersion(pass.ls)}}}};
+  auto r = ctx_.management.Patch({.group = std::string(kAutomationGroup),
+                                  .version = std::string(kApiVersion),
+                                  .resource = "livesynchronizations",
+                                  .ns = pass.key.ns,
+                                  .name = pass.key.name},
+                                 kube::PatchType::kMerge, patch.dump());
+  if (!r.ok()) {
+    ctx_.logger.Warn("could not add the cleanup finalizer",
+                     {{"liveSynchronization", pass.key.ObjectKey()}, {"error", r.status().ToString()}});
+    pass.requeue = std::chrono::seconds(1);
+  }
+  return Next::kContinue;  // the update event brings the key back; go on meanwhile
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::Validate(Pass& pass) {
+  auto plan = plan::ParseLiveSynchronization(pass.ls, {.operator_namespace = ctx_.options.operator_namespace},
+                                             &pass.report);
+  if (plan.ok()) {
+    pass.plan = std::move(*plan);
+    pass.conditions.push_back({"Invalid", kFalse, "Valid", ""});
+    return Next::kContinue;
+  }
+  const std::string message = pass.report.errors.empty() ? plan.status().message() : Join(pass.report.errors);
+  const bool was_running = StopSet(pass);
+  ctx_.destinations.Release(pass.key.ToString());
+  pass.conditions.push_back({"Invalid", kTrue, "InvalidConfiguration", message});
+  pass.conditions.push_back({"Ready", kFalse, "InvalidConfiguration",
+                             "the configuration is invalid; nothing runs until it is fixed"});
+  json errors = json::array();
+  for (const auto& e : pass.report.errors) errors.push_back(e.ToString());
+  ctx_.logger.Error("invalid LiveSynchronization",
+                    {{"liveSynchronization", pass.key.ObjectKey()}, {"errors", errors}});
+  pass.events.push_back({kEventWarning, "InvalidConfiguration", message});
+  if (was_running)
+    pass.events.push_back({kEventNormal, "Stopped", "components stopped: invalid configuration", false});
+  pass.phase = "Invalid";
+  return Next::kStop;  // a spec change brings it back
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::WarnUnused(Pass& pass) {
+  std::vector<plan::FieldError> warnings = pass.report.warnings;
+  for (auto& w : UnusedFields(*pass.plan, PipelineNames())) warnings.push_back(std::move(w));
+  if (warnings.empty()) {
+    pass.conditions.push_back({"ConfigurationWarning", kFalse, "NoWarnings", ""});
+    return Next::kContinue;
+  }
+  const std::string message = Join(warnings);
+  pass.conditions.push_back({"ConfigurationWarning", kTrue, "FieldsNotActedOn", message});
+  pass.events.push_back({kEventWarning, "ConfigurationWarning", message});
+  return Next::kContinue;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::ReadStats(Pass& pass) {
+  // The reconciler's last pass: status.reconciliation and InSync (Unknown while Redis is
+  // unreachable: ReadReconcilerStatus takes a null client as unavailable).
+  ReconcilerStatus reconciler =
+      ReadReconcilerStatus(ctx_.redis, pass.id, pass.plan->resync_period, SystemClock::Get().Now());
+  if (!reconciler.reconciliation.is_null()) pass.status["reconciliation"] = reconciler.reconciliation;
+  pass.conditions.push_back(reconciler.in_sync);
+  if (ctx_.object_state == nullptr) return Next::kContinue;
+  if (auto stats = ctx_.object_state->GetStats(pass.id); stats.ok()) {
+    pass.status["objectsSynchronized"] = stats->objects_synchronized;
+    if (stats->last_sync_unix_ms > 0) {
+      pass.status["lastSyncTime"] =
+          FormatRfc3339(WallTime(std::chrono::milliseconds(stats->last_sync_unix_ms)));
+    }
+  }
+  return Next::kContinue;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::ResolveDestination(Pass& pass) {
+  auto destination = ctx_.resolver.Resolve(pass.key.ns, pass.plan->destination_cluster);
+  if (destination.ok()) {
+    pass.destination = std::move(*destination);
+    return Next::kContinue;
+  }
+  const std::string message = "spec.config.destinationName: " + destination.status().message();
+  pass.conditions.push_back({"Ready", kFalse, "ClusterUnavailable", message});
+  pass.conditions.push_back({"Degraded", ConditionIf(pass.state->applied.has_value()), "ClusterUnavailable",
+                             pass.state->applied ? message : ""});
+  pass.events.push_back({kEventWarning, "ClusterUnavailable", message});
+  ctx_.logger.Warn("cannot resolve the clusters of a LiveSynchronization",
+                   {{"liveSynchronization", pass.key.ObjectKey()}, {"error", message}});
+  pass.phase = pass.state->applied ? "Degraded" : "Pending";
+  pass.requeue = std::min<std::chrono::milliseconds>(ctx_.options.resync_interval, std::chrono::seconds(5));
+  return Next::kStop;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::WatchDestination(Pass& pass) {
+  auto server = Destinations::ServerOf(pass.destination->kubeconfig);
+  if (!server.ok()) return Next::kContinue;  // Resolve checked it; nothing to watch otherwise
+  auto used = ctx_.destinations.Use(pass.key.ToString(), *server,
+                                    ClusterAccess{.kubeconfig = pass.destination->kubeconfig});
+  if (!used.ok()) {
+    pass.events.push_back({kEventWarning, "TaskRunsNotWatched", used.status().message()});
+  }
+  return Next::kContinue;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::Suspend(Pass& pass) {
+  if (!pass.plan->suspend) {
+    pass.conditions.push_back({"Suspended", kFalse, "Active", ""});
+    return Next::kContinue;
+  }
+  pass.suspended = true;
+  if (StopSet(pass)) {
+    ctx_.logger.Info("LiveSynchronization suspended: components stopped",
+                     {{"liveSynchronization", pass.key.ObjectKey()}});
+    pass.events.push_back({kEventNormal, "Suspended", "spec.suspend is true: components stopped", false});
+  }
+  pass.conditions.push_back({"Suspended", kTrue, "SuspendedBySpec", "spec.suspend is true"});
+  pass.conditions.push_back({"Ready", kFalse, "Suspended", "suspended"});
+  pass.conditions.push_back({"Degraded", kFalse, "Suspended", ""});
+  pass.phase = "Suspended";
+  pass.requeue = ctx_.options.resync_interval;
+  return Next::kContinue;  // the Task is still kept
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::ResolveSource(Pass& pass) {
+  if (pass.suspended) return Next::kContinue;
+  auto source = ctx_.resolver.Resolve(pass.key.ns, pass.plan->source_cluster);
+  if (source.ok()) {
+    pass.source = std::move(*source);
+    return Next::kContinue;
+  }
+  const std::string message = "spec.config.sourceName: " + source.status().message();
+  pass.conditions.push_back({"Ready", kFalse, "ClusterUnavailable", message});
+  pass.conditions.push_back({"Degraded", ConditionIf(pass.state->applied.has_value()), "ClusterUnavailable",
+                             pass.state->applied ? message : ""});
+  pass.events.push_back({kEventWarning, "ClusterUnavailable", message});
+  ctx_.logger.Warn("cannot resolve the clusters of a LiveSynchronization",
+                   {{"liveSynchronization", pass.key.ObjectKey()}, {"error", message}});
+  pass.phase = pass.state->applied ? "Degraded" : "Pending";
+  pass.requeue = std::min<std::chrono::milliseconds>(ctx_.options.resync_interval, std::chrono::seconds(5));
+  return Next::kStop;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::BuildComponents(Pass& pass) {
+  if (pass.suspended) return Next::kContinue;
+  const std::string& forced_level = ctx_.options.component_log_level;
+  pass.spec = runtime::ComponentSetSpec{.id = pass.id,
+                                        .plan_json = plan::ToJson(*pass.plan).dump(),
+                                        .source_kubeconfig = pass.source->kubeconfig,
+                                        .destination_kubeconfig = pass.destination->kubeconfig,
+                                        .log_level = forced_level.empty() ? "info" : forced_level};
+  for (const auto& c : kPipeline) {
+    runtime::ComponentSpec component{.name = c.binary};
+    if (auto it = pass.plan->components.find(c.config_name); it != pass.plan->components.end()) {
+      component.replicas = std::max(1, it->second.replicas.value_or(1));
+      if (forced_level.empty()) component.log_level = it->second.log_level.value_or("");
+    }
+    pass.spec.components.push_back(std::move(component));
+  }
+  return Next::kContinue;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::ApplySet(Pass& pass) {
+  if (pass.suspended) return Next::kContinue;
+  State& state = *pass.state;
+  if (state.applied && *state.applied == pass.spec) return Next::kContinue;
+  const bool first = !state.applied;
+  Status applied = ctx_.runtime.Apply(pass.spec);
+  if (!applied.ok()) {
+    pass.conditions.push_back({"Ready", kFalse, "StartFailed", applied.message()});
+    pass.conditions.push_back({"Degraded", kTrue, "StartFailed", applied.message()});
+    pass.events.push_back({kEventWarning, "StartFailed", applied.message()});
+    ctx_.logger.Error("could not start components",
+                      {{"liveSynchronization", pass.key.ObjectKey()}, {"error", applied.ToString()}});
+    pass.phase = "Failed";
+    pass.requeue = std::chrono::seconds(10);
+    return Next::kStop;
+  }
+  state.applied = pass.spec;
+  state.reported_restarts = 0;
+  std::string what;
+  for (const auto& c : pass.spec.components)
+    what += (what.empty() ? "" : ", ") + c.name + " x" + std::to_string(c.replicas);
+  ctx_.logger.Info(first ? "components started" : "components restarted with a new configuration",
+                   {{"liveSynchronization", pass.key.ObjectKey()}, {"components", what}});
+  pass.events.push_back(
+      {kEventNormal, first ? "Started" : "Updated",
+       (first ? "components started: " : "configuration changed, components restarted: ") + what, false});
+  return Next::kContinue;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::ReadRunning(Pass& pass) {
+  if (pass.suspended) return Next::kContinue;
+  pass.requeue = ctx_.options.resync_interval;
+  auto st = ctx_.runtime.State(pass.id);
   if (!st) {
-    SetCondition(conditions, {"Ready", "False", "NotStarted", "components are not running"}, generation, now);
-    status["phase"] = "Pending";
-    return;
+    pass.conditions.push_back({"Ready", kFalse, "NotStarted", "components are not running"});
+    pass.phase = "Pending";
+    return Next::kContinue;
   }
   json components = json::array();
   std::map<std::string, size_t> index;
@@ -269,34 +437,53 @@ void Controller::RefreshRunningStatus(const json& ls, LiveSyncState& state, json
     entry["restarts"] = entry["restarts"].get<int>() + c.restarts;
     restarts += c.restarts;
     const std::string who = c.name + "-" + std::to_string(c.replica);
-    if (!c.running) not_running += (not_running.empty() ? "" : ", ") + who + (c.last_exit.empty() ? "" : " (" + c.last_exit + ")");
+    if (!c.running) {
+      not_running +=
+          (not_running.empty() ? "" : ", ") + who + (c.last_exit.empty() ? "" : " (" + c.last_exit + ")");
+    }
     if (c.restarts > 0 && !c.last_exit.empty()) restarted = who + " (" + c.last_exit + ")";
   }
-  status["components"] = components;
-  if (restarts > state.reported_restarts) {
-    recorder_.Record(*management_, ls, kEventWarning, "ComponentRestarted",
-                     "component " + restarted + " exited and was restarted; " + std::to_string(restarts) +
-                         " restart(s) since start");
-    logger_.Warn("component restarted", {{"liveSynchronization", state.id}, {"component", restarted},
-                                         {"restarts", restarts}});
-    state.reported_restarts = restarts;
+  pass.status["components"] = components;
+  if (restarts > pass.state->reported_restarts) {
+    pass.events.push_back({kEventWarning, "ComponentRestarted",
+                           "component " + restarted + " exited and was restarted; " +
+                               std::to_string(restarts) + " restart(s) since start",
+                           false});
+    ctx_.logger.Warn("component restarted",
+                     {{"liveSynchronization", pass.id}, {"component", restarted}, {"restarts", restarts}});
+    pass.state->reported_restarts = restarts;
   }
   if (st->healthy) {
-    SetCondition(conditions, {"Ready", "True", "Running", "all components are running"}, generation, now);
-    SetCondition(conditions, {"Degraded", "False", "AllComponentsRunning", ""}, generation, now);
-    status["phase"] = "Running";
+    pass.conditions.push_back({"Ready", kTrue, "Running", "all components are running"});
+    pass.conditions.push_back({"Degraded", kFalse, "AllComponentsRunning", ""});
+    pass.phase = "Running";
   } else {
     const std::string message = not_running.empty() ? "a component gave up" : "not running: " + not_running;
-    SetCondition(conditions, {"Ready", "False", "ComponentsNotRunning", message}, generation, now);
-    SetCondition(conditions, {"Degraded", "True", "ComponentsNotRunning", message}, generation, now);
-    status["phase"] = "Degraded";
+    pass.conditions.push_back({"Ready", kFalse, "ComponentsNotRunning", message});
+    pass.conditions.push_back({"Degraded", kTrue, "ComponentsNotRunning", message});
+    pass.phase = "Degraded";
   }
+  return Next::kContinue;
 }
 
-Status Controller::EnsureTask(kube::Client& destination, const json& task) {
-  const json meta = task.at("metadata");
-  const std::string ns = meta.value("namespace", "");
-  const std::string name = meta.value("name", "");
+LiveSyncReconciler::Next LiveSyncReconciler::KeepTask(Pass& pass) {
+  // A client that does not retry: an unreachable destination holds this key's worker for
+  // one request, and no other key's.
+  auto client = ctx_.resolver.ClientFor(pass.destination->kubeconfig, /*probe=*/true);
+  if (!client.ok()) return Next::kContinue;
+  Status task = EnsureTask(**client, recovery::DeriveTask(*pass.plan, pass.key.ns));
+  if (!task.ok()) {
+    pass.events.push_back(
+        {kEventWarning, "TaskNotReady", "the recovery Task in the destination: " + task.message()});
+    ctx_.logger.Warn("could not keep the recovery Task",
+                     {{"liveSynchronization", pass.key.ObjectKey()}, {"error", task.ToString()}});
+  }
+  return Next::kContinue;
+}
+
+Status LiveSyncReconciler::EnsureTask(kube::Client& destination, const json& task) {
+  const std::string ns = kube::meta::Namespace(task);
+  const std::string name = kube::meta::Name(task);
   // The namespace may not exist in the destination yet.
   KS_RETURN_IF_ERROR(kube::EnsureNamespace(destination, ns));
   const kube::ResourceRef ref{.group = std::string(recovery::kTaskGroup),
@@ -311,7 +498,7 @@ Status Controller::EnsureTask(kube::Client& destination, const json& task) {
     collection.name.clear();
     auto created = destination.Create(collection, task);
     if (!created.ok()) return created.status();
-    logger_.Info("recovery Task created", {{"task", ns + "/" + name}});
+    ctx_.logger.Info("recovery Task created", {{"task", ns + "/" + name}});
     return OkStatus();
   }
   if (!transform::IsManagedBy(*existing, transform::LiveSynchronizationId(ns, name))) {
@@ -323,93 +510,8 @@ Status Controller::EnsureTask(kube::Client& destination, const json& task) {
   updated["spec"] = task["spec"];
   auto written = destination.Update(ref, updated);
   if (!written.ok()) return written.status();
-  logger_.Info("recovery Task updated", {{"task", ns + "/" + name}});
+  ctx_.logger.Info("recovery Task updated", {{"task", ns + "/" + name}});
   return OkStatus();
-}
-
-Controller::Destination* Controller::EnsureDestination(const std::string& kubeconfig) {
-  char key_buf[20];
-  std::snprintf(key_buf, sizeof(key_buf), "%016zx", std::hash<std::string>{}(kubeconfig));
-  const std::string key = key_buf;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = destinations_.find(key); it != destinations_.end()) return &it->second;
-  }
-  auto client = resolver_.ClientFor(kubeconfig);
-  if (!client.ok()) {
-    logger_.Warn("cannot use the destination kubeconfig", {{"error", client.status().ToString()}});
-    return nullptr;
-  }
-  Destination d{.key = key, .kubeconfig = kubeconfig, .client = *client, .taskruns = nullptr};
-  kube::InformerOptions options{.resource = {.group = std::string(recovery::kTaskGroup),
-                                             .version = std::string(recovery::kTaskVersion),
-                                             .resource = std::string(recovery::kTaskRunsResource)},
-                                .logger = logger_};
-  auto add = [this, key](const json& o) {
-    const json meta = o.value("metadata", json::object());
-    queue_.Add("tr/" + key + "/" + meta.value("namespace", "") + "/" + meta.value("name", ""));
-  };
-  d.taskruns = std::make_unique<kube::Informer>(
-      *d.client, options,
-      kube::InformerHandlers{.on_add = [add](const json& o, bool) { add(o); },
-                             .on_update = [add](const json*, const json& o) { add(o); },
-                             .on_delete = [](const json&, bool) {}});
-  std::lock_guard lock(mu_);
-  auto [it, _] = destinations_.emplace(key, std::move(d));
-  it->second.taskruns->Start();
-  logger_.Info("watching TaskRuns in a destination cluster", {{"destination", key}});
-  return &it->second;
-}
-
-void Controller::ReconcileCluster(const std::string& ns, const std::string& name) {
-  const std::string key = ns + "/" + name;
-  auto entry = clusters_->store().Get(key);
-  if (!entry || !entry->object) return;
-  const json kc = *entry->object;
-  const int64_t generation = kube::meta::Metadata(kc).value("generation", int64_t{0});
-  const json old_status = kc.value("status", json::object());
-  json conditions = old_status.is_object() ? old_status.value("conditions", json::array()) : json::array();
-  std::string version;
-  std::string error;
-  auto resolved = resolver_.Resolve(ns, name);
-  if (!resolved.ok()) {
-    error = resolved.status().message();
-  } else if (auto client = resolver_.ClientFor(resolved->kubeconfig, /*probe=*/true); !client.ok()) {
-    error = "kubeconfig: " + client.status().message();
-  } else if (auto v = ClusterResolver::ServerVersion(**client); !v.ok()) {
-    error = "cluster not reachable: " + v.status().message();
-  } else {
-    version = *v;
-  }
-  const bool reachable = error.empty();
-  const std::string now = Now();
-  SetCondition(conditions,
-               {"Ready", reachable ? "True" : "False", reachable ? "Reachable" : "Unreachable",
-                reachable ? "server " + version : error},
-               generation, now);
-  json status = {{"reachable", reachable},
-                 {"serverVersion", reachable ? version : old_status.value("serverVersion", "")},
-                 {"lastProbeTime", now},
-                 {"message", error},
-                 {"conditions", conditions}};
-  const bool was_reachable = old_status.is_object() && old_status.value("reachable", false);
-  if (!old_status.is_object() || !old_status.contains("reachable") || was_reachable != reachable) {
-    recorder_.Record(*management_, kc, reachable ? kEventNormal : kEventWarning,
-                     reachable ? "Reachable" : "Unreachable", reachable ? "server " + version : error);
-    logger_.Info(reachable ? "cluster reachable" : "cluster unreachable",
-                 {{"kubernetesCluster", key}, {"serverVersion", version}, {"error", error}});
-  }
-  auto r = management_->Patch({.group = std::string(kAssetsGroup),
-                               .version = std::string(kApiVersion),
-                               .resource = "kubernetesclusters",
-                               .ns = ns,
-                               .name = name,
-                               .subresource = "status"},
-                              kube::PatchType::kMerge, StatusPatch(old_status, status).dump());
-  if (!r.ok() && r.status().code() != Code::kNotFound) {
-    logger_.Warn("could not update KubernetesCluster status", {{"kubernetesCluster", key}, {"error", r.status().ToString()}});
-  }
-  queue_.AddAfter("kc/" + key, options_.probe_interval);
 }
 
 }  // namespace kubesync::controller

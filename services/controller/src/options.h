@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "kubesync/core/status.h"
 
@@ -18,18 +19,29 @@ struct ControllerOptions {
   std::string nats_url;            // "" = embedded nats-server
   std::string redis_url;           // "" = embedded redis-server
   std::string log_level = "info";
-  std::string component_log_level; // "" = each LiveSynchronization's own settings, else info
-  bool inherit_output = false;     // components log to the controller's stdout
+  std::string component_log_level;  // "" = each LiveSynchronization's own settings, else info
+  bool inherit_output = false;      // components log to the controller's stdout
   // Status refresh and KubernetesCluster probe period.
   std::chrono::milliseconds resync_interval{10'000};
   std::chrono::milliseconds probe_interval{30'000};
-  int max_restarts = 0;            // per component replica in a row; 0 = forever
+  int max_restarts = 0;  // per component replica in a row; 0 = forever
   // Audit admission webhook (AdmissionReview v1 over TLS); off when no certificate.
   std::string webhook_bind = "0.0.0.0";
   int webhook_port = 9443;
   std::string webhook_cert_file;
   std::string webhook_key_file;
-  std::string webhook_port_file;   // written with the bound port (tests, demo)
+  std::string webhook_port_file;  // written with the bound port (tests, demo)
+  // Reconcile workers (a key is never held by two at once).
+  int workers = 4;
+  // Namespaces (in any watched cluster) whose Tasks run as kubesync though kubesync did not
+  // derive them: the cluster admin's choice. Elsewhere only derived Tasks run.
+  std::vector<std::string> allowed_task_namespaces;
+  // Leader election (coordination.k8s.io/v1 Lease "kubesync-controller").
+  bool leader_elect = true;
+  std::string leader_election_namespace;  // "" = operator_namespace, else "default"
+  std::chrono::milliseconds lease_duration{15'000};
+  std::chrono::milliseconds renew_deadline{10'000};
+  std::chrono::milliseconds retry_period{2'000};
 };
 
 // Parses argv; on --help or a bad flag prints and returns the exit code in `exit_code`.

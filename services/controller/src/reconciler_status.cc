@@ -18,12 +18,13 @@ ReconcilerStatus ReconcilerStatusFrom(const std::optional<state::PassSummary>& s
   ReconcilerStatus out;
   out.in_sync.type = "InSync";
   if (!read_error.ok()) {
-    out.in_sync = {"InSync", "Unknown", "SummaryUnavailable",
+    out.in_sync = {"InSync", ConditionStatus::kUnknown, "SummaryUnavailable",
                    "the reconciler's last pass cannot be read: " + read_error.ToString()};
     return out;
   }
   if (!summary.has_value()) {
-    out.in_sync = {"InSync", "Unknown", "NoPassYet", "the reconciler has not finished a pass yet"};
+    out.in_sync = {"InSync", ConditionStatus::kUnknown, "NoPassYet",
+                   "the reconciler has not finished a pass yet"};
     return out;
   }
   const state::PassSummary& s = *summary;
@@ -41,27 +42,27 @@ ReconcilerStatus ReconcilerStatusFrom(const std::optional<state::PassSummary>& s
   const auto overdue_after =
       2 * std::chrono::duration_cast<std::chrono::milliseconds>(resync_period) + std::chrono::minutes(1);
   if (resync_period.count() > 0 && now - finished > overdue_after) {
-    out.in_sync = {"InSync", "Unknown", "PassOverdue",
+    out.in_sync = {"InSync", ConditionStatus::kUnknown, "PassOverdue",
                    "the reconciler's last pass finished at " + when + ", more than two resync periods ago"};
     return out;
   }
   if (s.guard_tripped) {
-    out.in_sync = {"InSync", "False", "MassDeletionGuardTripped",
+    out.in_sync = {"InSync", ConditionStatus::kFalse, "MassDeletionGuardTripped",
                    "the last pass (" + when + ") found " + Counts(s) +
                        "; its deletes were stopped by the mass-deletion guard (an empty or wrong source?)"};
   } else if (s.failed_resources > 0) {
-    out.in_sync = {"InSync", "False", "ResourcesNotJudged",
+    out.in_sync = {"InSync", ConditionStatus::kFalse, "ResourcesNotJudged",
                    "the last pass (" + when + ") could not list " + std::to_string(s.failed_resources) +
                        " resource(s); it found " + Counts(s)};
   } else if (s.in_sync()) {
-    out.in_sync = {"InSync", "True", "InSync",
+    out.in_sync = {"InSync", ConditionStatus::kTrue, "InSync",
                    "the last pass (" + when + ") found the destination equal to the source"};
   } else if (!s.dry_run && s.written == s.missing + s.stale && s.deleted == s.extra) {
     out.in_sync = {
-        "InSync", "False", "Repairing",
+        "InSync", ConditionStatus::kFalse, "Repairing",
         "the last pass (" + when + ") found " + Counts(s) + " and sent every repair down the pipeline"};
   } else {
-    out.in_sync = {"InSync", "False", "Drift",
+    out.in_sync = {"InSync", ConditionStatus::kFalse, "Drift",
                    "the last pass (" + when + ") found " + Counts(s) + "; " + std::to_string(s.written) +
                        " written and " + std::to_string(s.deleted) + " deleted"};
   }

@@ -1,7 +1,8 @@
 // The controller's work queue, as controller-runtime's: keys, not events. A key added
 // while it waits is not added twice; a key added while it is being processed is processed
 // again afterwards (never twice at once); AddAfter schedules a retry or a periodic
-// refresh. Thread-safe.
+// refresh. Several workers may call Get at once: a key is held by one of them until Done.
+// `Key` is an ordered value type (QueueKey; std::string in tests). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -15,17 +16,18 @@
 
 namespace kubesync::controller {
 
+template <typename Key>
 class WorkQueue {
  public:
   using Clock = std::chrono::steady_clock;
 
-  void Add(const std::string& key) {
+  void Add(const Key& key) {
     std::lock_guard lock(mu_);
     AddLocked(key);
   }
 
   // Adds `key` once `delay` has passed (the earliest pending time wins).
-  void AddAfter(const std::string& key, std::chrono::milliseconds delay) {
+  void AddAfter(const Key& key, std::chrono::milliseconds delay) {
     std::lock_guard lock(mu_);
     const auto when = Clock::now() + delay;
     auto it = delayed_.find(key);
@@ -35,13 +37,13 @@ class WorkQueue {
 
   // Blocks until a key is ready or the queue is shut down (nullopt). Call Done(key) after
   // processing it.
-  std::optional<std::string> Get() {
+  std::optional<Key> Get() {
     std::unique_lock lock(mu_);
     while (true) {
       if (shutdown_) return std::nullopt;
       PromoteDueLocked();
       if (!queue_.empty()) {
-        std::string key = std::move(queue_.front());
+        Key key = std::move(queue_.front());
         queue_.pop_front();
         queued_.erase(key);
         processing_.insert(key);
@@ -57,7 +59,7 @@ class WorkQueue {
     }
   }
 
-  void Done(const std::string& key) {
+  void Done(const Key& key) {
     std::lock_guard lock(mu_);
     processing_.erase(key);
     if (dirty_.erase(key) > 0) AddLocked(key);
@@ -75,7 +77,7 @@ class WorkQueue {
   }
 
  private:
-  void AddLocked(const std::string& key) {
+  void AddLocked(const Key& key) {
     if (processing_.count(key) > 0) {
       dirty_.insert(key);
       return;
@@ -100,11 +102,11 @@ class WorkQueue {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> queue_;
-  std::set<std::string> queued_;
-  std::set<std::string> processing_;
-  std::set<std::string> dirty_;
-  std::map<std::string, Clock::time_point> delayed_;
+  std::deque<Key> queue_;
+  std::set<Key> queued_;
+  std::set<Key> processing_;
+  std::set<Key> dirty_;
+  std::map<Key, Clock::time_point> delayed_;
   bool shutdown_ = false;
 };
 

@@ -20,22 +20,23 @@ kube::Kubeconfig MustParse(const std::string& users_yaml, const std::string& clu
 
 TEST(CheckSecretKubeconfigTest, InlineCredentialsAreAccepted) {
   EXPECT_TRUE(CheckSecretKubeconfig(MustParse("    token: abc\n")).ok());
-  EXPECT_TRUE(CheckSecretKubeconfig(MustParse("    client-certificate-data: Zm9v\n    client-key-data: YmFy\n",
-                                              "    certificate-authority-data: Zm9v\n"))
-                  .ok());
+  EXPECT_TRUE(
+      CheckSecretKubeconfig(MustParse("    client-certificate-data: Zm9v\n    client-key-data: YmFy\n",
+                                      "    certificate-authority-data: Zm9v\n"))
+          .ok());
 }
 
 TEST(CheckSecretKubeconfigTest, ExecPluginsAndFilePathsAreRefusedEachNamed) {
-  Status refused = CheckSecretKubeconfig(MustParse(
-      "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n"
-      "    client-certificate: /etc/cert.pem\n    client-key: /etc/key.pem\n"
-      "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n",
-      "    certificate-authority: /etc/ca.pem\n"));
+  Status refused = CheckSecretKubeconfig(
+      MustParse("    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n"
+                "    client-certificate: /etc/cert.pem\n    client-key: /etc/key.pem\n"
+                "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n",
+                "    certificate-authority: /etc/ca.pem\n"));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.code(), Code::kInvalidArgument);
-  for (const char* field : {"clusters[dest].cluster.certificate-authority", "users[u].user.exec",
-                            "users[u].user.tokenFile", "users[u].user.client-certificate",
-                            "users[u].user.client-key"}) {
+  for (const char* field :
+       {"clusters[dest].cluster.certificate-authority", "users[u].user.exec", "users[u].user.tokenFile",
+        "users[u].user.client-certificate", "users[u].user.client-key"}) {
     EXPECT_NE(refused.message().find(field), std::string::npos) << field << " in " << refused.message();
   }
 }

@@ -9,7 +9,8 @@ using nlohmann::json;
 
 TEST(ConditionsTest, AddsAConditionToAnEmptyList) {
   json conditions;
-  SetCondition(conditions, {"Ready", "True", "Running", "all running"}, 3, "2026-01-01T00:00:00Z");
+  SetCondition(conditions, {"Ready", ConditionStatus::kTrue, "Running", "all running"}, 3,
+               "2026-01-01T00:00:00Z");
   ASSERT_EQ(conditions.size(), 1u);
   EXPECT_EQ(conditions[0]["type"], "Ready");
   EXPECT_EQ(conditions[0]["status"], "True");
@@ -21,27 +22,27 @@ TEST(ConditionsTest, AddsAConditionToAnEmptyList) {
 
 TEST(ConditionsTest, KeepsTheTransitionTimeWhileTheStatusStaysTheSame) {
   json conditions;
-  SetCondition(conditions, {"Ready", "True", "Running", "a"}, 1, "2026-01-01T00:00:00Z");
-  SetCondition(conditions, {"Ready", "True", "Running", "b"}, 2, "2026-01-01T00:05:00Z");
+  SetCondition(conditions, {"Ready", ConditionStatus::kTrue, "Running", "a"}, 1, "2026-01-01T00:00:00Z");
+  SetCondition(conditions, {"Ready", ConditionStatus::kTrue, "Running", "b"}, 2, "2026-01-01T00:05:00Z");
   ASSERT_EQ(conditions.size(), 1u);
   EXPECT_EQ(conditions[0]["lastTransitionTime"], "2026-01-01T00:00:00Z");
   EXPECT_EQ(conditions[0]["message"], "b");
   EXPECT_EQ(conditions[0]["observedGeneration"], 2);
-  SetCondition(conditions, {"Ready", "False", "Suspended", ""}, 2, "2026-01-01T00:06:00Z");
+  SetCondition(conditions, {"Ready", ConditionStatus::kFalse, "Suspended", ""}, 2, "2026-01-01T00:06:00Z");
   EXPECT_EQ(conditions[0]["lastTransitionTime"], "2026-01-01T00:06:00Z");
   EXPECT_EQ(conditions[0]["status"], "False");
 }
 
 TEST(ConditionsTest, SetsTypesIndependently) {
   json conditions;
-  SetCondition(conditions, {"Ready", "True", "Running", ""}, 1, "t1");
-  SetCondition(conditions, {"Invalid", "False", "Valid", ""}, 1, "t1");
+  SetCondition(conditions, {"Ready", ConditionStatus::kTrue, "Running", ""}, 1, "t1");
+  SetCondition(conditions, {"Invalid", ConditionStatus::kFalse, "Valid", ""}, 1, "t1");
   EXPECT_EQ(conditions.size(), 2u);
   EXPECT_TRUE(IsConditionTrue(conditions, "Ready"));
   EXPECT_FALSE(IsConditionTrue(conditions, "Invalid"));
   EXPECT_FALSE(IsConditionTrue(conditions, "Degraded"));
   EXPECT_EQ(FindCondition(conditions, "Degraded"), nullptr);
-  SetCondition(conditions, {"Ready", "True", "", ""}, 1, "t2");
+  SetCondition(conditions, {"Ready", ConditionStatus::kTrue, "", ""}, 1, "t2");
   EXPECT_EQ((*FindCondition(conditions, "Ready"))["reason"], "Unknown");
 }
 

@@ -17,7 +17,8 @@ std::string ControllerE2eTest::Testdata(const std::string& relative) {
   return ReadFile(std::filesystem::path(KUBESYNC_SOURCE_DIR) / relative);
 }
 
-CommandResult ControllerE2eTest::Kubectl(Cluster cluster, std::vector<std::string> args, const std::string& manifest) {
+CommandResult ControllerE2eTest::Kubectl(Cluster cluster, std::vector<std::string> args,
+                                         const std::string& manifest) {
   static int counter = 0;
   const auto& emulator = cluster == Cluster::kSource ? *source_ : *destination_;
   const std::string id = std::to_string(++counter);
@@ -30,6 +31,15 @@ CommandResult ControllerE2eTest::Kubectl(Cluster cluster, std::vector<std::strin
     argv.push_back("-f");
     argv.push_back(file.string());
   }
+  auto p = testsupport::Process::Start({.argv = argv, .stdout_path = out, .stderr_path = out});
+  if (!p.ok()) return {-1, p.status().ToString()};
+  auto code = p->Wait(std::chrono::seconds(60));
+  return {code.value_or(-1), ReadFile(out)};
+}
+
+CommandResult ControllerE2eTest::Run(std::vector<std::string> argv) {
+  static int counter = 0;
+  const auto out = work_->path() / ("run-" + std::to_string(++counter) + ".out");
   auto p = testsupport::Process::Start({.argv = argv, .stdout_path = out, .stderr_path = out});
   if (!p.ok()) return {-1, p.status().ToString()};
   auto code = p->Wait(std::chrono::seconds(60));
@@ -51,10 +61,11 @@ void ControllerE2eTest::CreateNamespace(Cluster cluster, const std::string& ns, 
 
 void ControllerE2eTest::CreateClusters(const std::string& ns) {
   CreateNamespace(Cluster::kDestination, ns);
-  for (const auto& [name, emulator, user] :
-       {std::tuple{"source", source_.get(), "viewer"}, std::tuple{"destination", destination_.get(), "admin"}}) {
-    auto r = Kubectl(Cluster::kDestination, {"create", "secret", "generic", name, "-n", ns,
-                                             "--from-file=kubeconfig.yaml=" + emulator->kubeconfig_path(user).string()});
+  for (const auto& [name, emulator, user] : {std::tuple{"source", source_.get(), "viewer"},
+                                             std::tuple{"destination", destination_.get(), "admin"}}) {
+    auto r = Kubectl(Cluster::kDestination,
+                     {"create", "secret", "generic", name, "-n", ns,
+                      "--from-file=kubeconfig.yaml=" + emulator->kubeconfig_path(user).string()});
     ASSERT_EQ(r.code, 0) << r.output;
   }
   Apply(Cluster::kDestination, ns, Testdata("libs/plan/tests/testdata/001_kubernetes_clusters.yaml"));
@@ -73,10 +84,12 @@ std::optional<json> ControllerE2eTest::GetLiveSync(const std::string& ns, const 
 }
 
 std::optional<json> ControllerE2eTest::GetTaskRun(const std::string& ns, const std::string& name) {
-  return Get(Cluster::kDestination, "/apis/automation.astronetes.io/v1alpha1/namespaces/" + ns + "/taskruns/" + name);
+  return Get(Cluster::kDestination,
+             "/apis/automation.astronetes.io/v1alpha1/namespaces/" + ns + "/taskruns/" + name);
 }
 
-std::vector<std::string> ControllerE2eTest::EventReasons(Cluster cluster, const std::string& ns, const std::string& name) {
+std::vector<std::string> ControllerE2eTest::EventReasons(Cluster cluster, const std::string& ns,
+                                                         const std::string& name) {
   std::vector<std::string> reasons;
   auto list = Get(cluster, "/api/v1/namespaces/" + ns + "/events");
   if (!list) return reasons;
@@ -171,15 +184,37 @@ void ControllerE2eTest::StartController() {
   }
   const auto port_file = work_->path() / "webhook.port";
   std::filesystem::remove(port_file);
-  auto controller = testsupport::Process::Start(
-      {.argv = {CONTROLLER_BIN, "--kubeconfig", destination_->kubeconfig_path("admin").string(),
-                "--operator-namespace", "kubesync", "--work-dir", (work_->path() / "runtime").string(),
-                "--resync-interval-ms", "300", "--probe-interval-ms", "1000", "--webhook-bind", "127.0.0.1",
-                "--webhook-port", "0", "--webhook-cert-file", (destination_->work_dir() / "server.crt").string(),
-                "--webhook-key-file", (destination_->work_dir() / "server.key").string(), "--webhook-port-file",
-                port_file.string()},
-       .stdout_path = log,
-       .stderr_path = log});
+  auto controller = testsupport::Process::Start({.argv = {CONTROLLER_BIN,
+                                                          "--kubeconfig",
+                                                          destination_->kubeconfig_path("admin").string(),
+                                                          "--operator-namespace",
+                                                          "kubesync",
+                                                          "--work-dir",
+                                                          (work_->path() / "runtime").string(),
+                                                          "--resync-interval-ms",
+                                                          "300",
+                                                          "--probe-interval-ms",
+                                                          "1000",
+                                                          "--webhook-bind",
+                                                          "127.0.0.1",
+                                                          "--webhook-port",
+                                                          "0",
+                                                          "--webhook-cert-file",
+                                                          (destination_->work_dir() / "server.crt").string(),
+                                                          "--webhook-key-file",
+                                                          (destination_->work_dir() / "server.key").string(),
+                                                          "--webhook-port-file",
+                                                          port_file.string(),
+                                                          "--allowed-task-namespaces",
+                                                          "admin-tasks",
+                                                          "--leader-election-lease-duration-ms",
+                                                          "3000",
+                                                          "--leader-election-renew-deadline-ms",
+                                                          "2000",
+                                                          "--leader-election-retry-period-ms",
+                                                          "500"},
+                                                 .stdout_path = log,
+                                                 .stderr_path = log});
   ASSERT_TRUE(controller.ok()) << controller.status().ToString();
   controller_ = std::move(*controller);
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(port_file) && !ReadFile(port_file).empty(); },

@@ -34,7 +34,10 @@ class ControllerE2eTest : public ::testing::Test {
   enum class Cluster { kSource, kDestination };
 
   // kubectl as the admin of `cluster`; `manifest`, when given, is passed with -f.
-  static CommandResult Kubectl(Cluster cluster, std::vector<std::string> args, const std::string& manifest = "");
+  static CommandResult Kubectl(Cluster cluster, std::vector<std::string> args,
+                               const std::string& manifest = "");
+  // Runs a command, stdout and stderr captured.
+  static CommandResult Run(std::vector<std::string> argv);
   // Applies `manifest` in `ns` on the destination (the management cluster); fails the test
   // on error.
   static void Apply(Cluster cluster, const std::string& ns, const std::string& manifest);
@@ -50,8 +53,10 @@ class ControllerE2eTest : public ::testing::Test {
   static std::optional<nlohmann::json> GetLiveSync(const std::string& ns, const std::string& name);
   static std::optional<nlohmann::json> GetTaskRun(const std::string& ns, const std::string& name);
   // Event reasons recorded for the object named `name` in `ns` of `cluster`.
-  static std::vector<std::string> EventReasons(Cluster cluster, const std::string& ns, const std::string& name);
-  static bool HasEvent(Cluster cluster, const std::string& ns, const std::string& name, const std::string& reason);
+  static std::vector<std::string> EventReasons(Cluster cluster, const std::string& ns,
+                                               const std::string& name);
+  static bool HasEvent(Cluster cluster, const std::string& ns, const std::string& name,
+                       const std::string& reason);
 
   // Objects in the source (admin).
   static void CreateConfigMap(const std::string& ns, const std::string& name, const nlohmann::json& data);

@@ -16,13 +16,14 @@ class EventRecorderTest : public ::testing::Test {
   EventRecorderTest()
       : transport_(std::make_shared<kube::testing::FakeTransport>([this](const kube::HttpRequest& req) {
           ++calls_[req.method];
-          kube::HttpResponse reply{.status = req.method == "POST" ? 201 : 200, .body = req.body.empty() ? "{}" : req.body};
+          kube::HttpResponse reply{.status = req.method == "POST" ? 201 : 200,
+                                   .body = req.body.empty() ? "{}" : req.body};
           reply.headers["content-type"] = "application/json";
           return Result<kube::HttpResponse>(reply);
         })),
         client_(transport_, kube::ClientOptions{.max_retries = 0}),
-        recorder_("kubesync-controller", log::Logger({.process_id = "test"}, std::make_shared<log::MemorySink>()),
-                  &clock_) {}
+        recorder_("kubesync-controller",
+                  log::Logger({.process_id = "test"}, std::make_shared<log::MemorySink>()), &clock_) {}
 
   const json object_ = {{"apiVersion", "automation.astronetes.io/v1alpha1"},
                         {"kind", "LiveSynchronization"},

@@ -22,7 +22,7 @@ state::PassSummary Pass(int64_t missing, int64_t stale, int64_t extra) {
 TEST(ReconcilerStatusTest, InSyncAfterAPassThatFoundNothing) {
   ReconcilerStatus r = ReconcilerStatusFrom(Pass(0, 0, 0), kNow, kHour);
   EXPECT_EQ(r.in_sync.type, "InSync");
-  EXPECT_EQ(r.in_sync.status, "True");
+  EXPECT_EQ(r.in_sync.status, ConditionStatus::kTrue);
   EXPECT_EQ(r.in_sync.reason, "InSync");
   EXPECT_EQ(r.reconciliation["lastPassTime"], "2025-12-07T17:52:20Z");
   EXPECT_EQ(r.reconciliation["missing"], 0);
@@ -31,7 +31,7 @@ TEST(ReconcilerStatusTest, InSyncAfterAPassThatFoundNothing) {
 
 TEST(ReconcilerStatusTest, DriftIsReportedWithItsCounts) {
   ReconcilerStatus repairing = ReconcilerStatusFrom(Pass(1, 2, 3), kNow, kHour);
-  EXPECT_EQ(repairing.in_sync.status, "False");
+  EXPECT_EQ(repairing.in_sync.status, ConditionStatus::kFalse);
   EXPECT_EQ(repairing.in_sync.reason, "Repairing");
   EXPECT_NE(repairing.in_sync.message.find("1 missing, 2 stale, 3 extra"), std::string::npos);
   EXPECT_EQ(repairing.reconciliation["extra"], 3);
@@ -57,7 +57,7 @@ TEST(ReconcilerStatusTest, UnknownWithoutARecentPass) {
   state::PassSummary old = Pass(0, 0, 0);
   old.finished_at_unix_ms -= 3 * 3600 * 1000;
   ReconcilerStatus overdue = ReconcilerStatusFrom(old, kNow, kHour);
-  EXPECT_EQ(overdue.in_sync.status, "Unknown");
+  EXPECT_EQ(overdue.in_sync.status, ConditionStatus::kUnknown);
   EXPECT_EQ(overdue.in_sync.reason, "PassOverdue");
   EXPECT_FALSE(overdue.reconciliation.is_null()) << "the last pass is still shown";
   ReconcilerStatus unreadable = ReadReconcilerStatus(nullptr, "dr.live", kHour, kNow);

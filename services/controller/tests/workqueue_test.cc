@@ -2,13 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace kubesync::controller {
 namespace {
 
 TEST(WorkQueueTest, DeduplicatesWaitingKeys) {
-  WorkQueue q;
+  WorkQueue<std::string> q;
   q.Add("a");
   q.Add("b");
   q.Add("a");
@@ -18,7 +21,7 @@ TEST(WorkQueueTest, DeduplicatesWaitingKeys) {
 }
 
 TEST(WorkQueueTest, AKeyAddedWhileProcessedComesBackAfterDone) {
-  WorkQueue q;
+  WorkQueue<std::string> q;
   q.Add("a");
   auto key = q.Get();
   ASSERT_EQ(key, "a");
@@ -30,21 +33,64 @@ TEST(WorkQueueTest, AKeyAddedWhileProcessedComesBackAfterDone) {
 }
 
 TEST(WorkQueueTest, AddAfterDeliversOnceDue) {
-  WorkQueue q;
-  const auto start = WorkQueue::Clock::now();
+  WorkQueue<std::string> q;
+  const auto start = WorkQueue<std::string>::Clock::now();
   q.AddAfter("later", std::chrono::milliseconds(50));
   EXPECT_EQ(q.Len(), 0u);
   EXPECT_EQ(q.Get(), "later");
-  EXPECT_GE(WorkQueue::Clock::now() - start, std::chrono::milliseconds(50));
+  EXPECT_GE(WorkQueue<std::string>::Clock::now() - start, std::chrono::milliseconds(50));
 }
 
 TEST(WorkQueueTest, ShutDownWakesAWaitingGet) {
-  WorkQueue q;
+  WorkQueue<std::string> q;
   std::optional<std::string> got = "unset";
   std::thread t([&] { got = q.Get(); });
   q.ShutDown();
   t.join();
   EXPECT_FALSE(got.has_value());
+}
+
+TEST(WorkQueueTest, SeveralWorkersNeverHoldOneKeyAtOnce) {
+  WorkQueue<std::string> q;
+  std::mutex mu;
+  std::map<std::string, int> holding;
+  int max_held = 0;
+  int processed = 0;
+  std::vector<std::thread> workers;
+  for (int i = 0; i < 4; ++i) {
+    workers.emplace_back([&] {
+      while (auto key = q.Get()) {
+        {
+          std::lock_guard lock(mu);
+          max_held = std::max(max_held, ++holding[*key]);
+          ++processed;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        {
+          std::lock_guard lock(mu);
+          --holding[*key];
+        }
+        q.Done(*key);
+      }
+    });
+  }
+  for (int round = 0; round < 200; ++round) {
+    for (const char* key : {"a", "b", "c"}) q.Add(key);
+  }
+  ASSERT_TRUE([&] {
+    for (int i = 0; i < 2000; ++i) {
+      if (q.Len() == 0) {
+        std::lock_guard lock(mu);
+        if (holding["a"] + holding["b"] + holding["c"] == 0) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }());
+  q.ShutDown();
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(max_held, 1) << "a key was processed by two workers at once";
+  EXPECT_GE(processed, 3);
 }
 
 }  // namespace

@@ -1,0 +1,33 @@
+#include "cleanup.h"
+
+#include <filesystem>
+
+#include "kubesync/bus/jetstream.h"
+#include "kubesync/bus/subjects.h"
+
+namespace kubesync::controller {
+
+Status CleanUpLiveSync(const Context& ctx, const std::string& id) {
+  if (ctx.object_state == nullptr)
+    return UnavailableError("redis is not reachable: the state of " + id + " stays");
+  KS_ASSIGN_OR_RETURN(int64_t records, ctx.object_state->DeleteAll(id));
+
+  KS_ASSIGN_OR_RETURN(std::string stream, bus::StreamName(id));
+  KS_ASSIGN_OR_RETURN(auto nats,
+                      bus::Connection::Connect({.url = ctx.nats_url, .name = "kubesync-controller-cleanup"}));
+  Status deleted = nats->DeleteStream(stream);
+  if (!deleted.ok() && deleted.code() != Code::kNotFound) return deleted;
+
+  std::error_code ec;
+  const auto dir = ctx.work_dir / id;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return InternalError("remove " + dir.string() + ": " + ec.message());
+  ctx.logger.Info("LiveSynchronization cleaned up", {{"liveSynchronization", id},
+                                                     {"redisRecords", records},
+                                                     {"stream", stream},
+                                                     {"streamDeleted", deleted.ok()},
+                                                     {"directory", dir.string()}});
+  return OkStatus();
+}
+
+}  // namespace kubesync::controller
