@@ -4,10 +4,12 @@
 #include "kubesync/plan/validate.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
+#include "paths.h"
 
 namespace kubesync::recovery {
 namespace {
 
+using internal::Covers;
 using nlohmann::json;
 
 std::string_view ExpressionOperator(labels::Operator op) {
@@ -80,12 +82,6 @@ json OperationsJson(const std::vector<plan::PatchOperation>& ops) {
     out.push_back(std::move(o));
   }
   return out;
-}
-
-// True when `outer` is `inner` or a JSON pointer to an object or array containing it.
-bool Covers(const std::string& outer, const std::string& inner) {
-  return inner == outer || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
-                            inner[outer.size()] == '/');
 }
 
 // The transformed paths of `rule` that no explicit recovery step puts back.

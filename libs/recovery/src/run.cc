@@ -9,20 +9,16 @@
 #include "kubesync/service/log_fields.h"
 #include "kubesync/transform/mark.h"
 #include "kubesync/transform/patch.h"
+#include "paths.h"
 
 namespace kubesync::recovery {
 namespace {
 
+using internal::Covers;
 using nlohmann::json;
 
 std::string ObjectName(const plan::Gvr& gvr, const std::string& ns, const std::string& name) {
   return gvr.String() + " " + kube::ObjectKey(ns, name);
-}
-
-// True when `outer` is `inner` or a JSON pointer to an object or array containing it.
-bool Covers(const std::string& outer, const std::string& inner) {
-  return inner == outer || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
-                            inner[outer.size()] == '/');
 }
 
 // fromOriginal with paths: restores the recorded entries at, under or containing `paths`
