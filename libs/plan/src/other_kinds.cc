@@ -78,16 +78,40 @@ void ValidateTaskConfig(const json& config, const std::string& path, Diagnostics
                    {"recoveryProcess", "a Task resource has patch and fromOriginal"}});
     const std::string ipath = Join(at, "identifier");
     if (const json* id = d.Object(r, "identifier", at, true)) {
-      d.CheckFields(*id, ipath, {"group", "version", "resource"});
+      d.CheckFields(*id, ipath, {"group", "version", "resource", "resources"});
       (void)internal::ParseGroupVersion(*id, ipath, d);
-      if (auto res = d.String(*id, "resource", ipath, true))
-        internal::ValidateResourceName(*res, Join(ipath, "resource"), d);
+      // The reference samples (seeds/001 6.1.4, seeds/002) write "resources": read as
+      // "resource", with a warning, as op "delete" is read as "remove".
+      const bool plural = Find(*id, "resources") != nullptr;
+      if (plural && Find(*id, "resource") != nullptr) {
+        d.Error(Join(ipath, "resources"), "give one of resource and resources");
+      } else {
+        const std::string key = plural ? "resources" : "resource";
+        if (auto res = d.String(*id, key, ipath, true)) {
+          internal::ValidateResourceName(*res, Join(ipath, key), d);
+          if (plural)
+            d.Warn(Join(ipath, key), "read as identifier.resource (the reference samples' spelling)");
+        }
+      }
     }
     const std::string opath = Join(at, "fromOriginal");
     const json* from_original = d.Object(r, "fromOriginal", at, false);
     if (from_original != nullptr) {
-      d.CheckFields(*from_original, opath, {"enabled"});
+      d.CheckFields(*from_original, opath, {"enabled", "paths"});
       (void)d.Bool(*from_original, "enabled", opath, false);
+      // paths: restore only the recorded values at (or under, or containing) these JSON
+      // pointers; what the controller derives for transformed fields with no recovery step.
+      if (const json* paths = d.List(*from_original, "paths", opath, false)) {
+        for (std::size_t j = 0; j < paths->size(); ++j) {
+          const json& p = (*paths)[j];
+          const std::string at_path = Index(Join(opath, "paths"), j);
+          if (!p.is_string()) {
+            d.Error(at_path, "must be a string (got " + internal::Describe(p) + ")");
+          } else if (auto problem = internal::JsonPointerProblem(p.get<std::string>())) {
+            d.Error(at_path, *problem);
+          }
+        }
+      }
     }
     const bool has_original = from_original != nullptr;
     const std::string ppath = Join(at, "patch");

@@ -4,10 +4,12 @@
 #include "kubesync/plan/validate.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
+#include "paths.h"
 
 namespace kubesync::recovery {
 namespace {
 
+using internal::Covers;
 using nlohmann::json;
 
 std::string_view ExpressionOperator(labels::Operator op) {
@@ -82,13 +84,48 @@ json OperationsJson(const std::vector<plan::PatchOperation>& ops) {
   return out;
 }
 
+// The transformed paths of `rule` that no explicit recovery step puts back.
+std::vector<std::string> UncoveredPaths(const plan::Rule& rule) {
+  std::vector<std::string> out;
+  if (rule.recover_from_original) return out;
+  for (const plan::PatchOperation& t : rule.transformation.operations) {
+    bool covered = false;
+    for (const plan::PatchOperation& r : rule.recovery_patch.operations) covered |= Covers(r.path, t.path);
+    for (const std::string& seen : out) covered |= Covers(seen, t.path);
+    if (!covered) out.push_back(t.path);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<DerivedStep> DerivedSteps(const plan::Plan& plan) {
+  std::vector<DerivedStep> out;
+  for (const plan::Rule& rule : plan.rules) {
+    std::vector<std::string> paths = UncoveredPaths(rule);
+    if (!paths.empty()) out.push_back({rule.gvr, rule.source, std::move(paths)});
+  }
+  return out;
+}
+
+std::string DescribeDerivedSteps(const std::vector<DerivedStep>& steps) {
+  if (steps.empty()) return "";
+  std::string out = "derived recovery (no recovery step given for a transformed field): ";
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (i > 0) out += "; ";
+    out += steps[i].gvr.String() + " (" + steps[i].source + "): restore ";
+    for (std::size_t j = 0; j < steps[i].paths.size(); ++j) out += (j > 0 ? ", " : "") + steps[i].paths[j];
+    out += " from " + std::string(transform::kOriginalValuesAnnotation);
+  }
+  return out;
+}
 
 nlohmann::json DeriveTask(const plan::Plan& plan, std::string_view task_namespace) {
   const std::string id = transform::LiveSynchronizationId(plan.namespace_, plan.name);
   json resources = json::array();
   for (const plan::Rule& rule : plan.rules) {
-    if (rule.recovery_patch.empty() && !rule.recover_from_original) continue;
+    const std::vector<std::string> derived = UncoveredPaths(rule);
+    if (rule.recovery_patch.empty() && !rule.recover_from_original && derived.empty()) continue;
     json entry = {
         {"identifier",
          {{"group", rule.gvr.group}, {"version", rule.gvr.version}, {"resource", rule.gvr.resource}}}};
@@ -102,8 +139,16 @@ nlohmann::json DeriveTask(const plan::Plan& plan, std::string_view task_namespac
     // A fromOriginal-only entry still needs its selection: it travels as patch.filter.
     if (json filter = FilterJson(rule); !filter.empty()) patch["filter"] = std::move(filter);
     if (!patch.empty()) entry["patch"] = std::move(patch);
-    if (rule.recover_from_original) entry["fromOriginal"] = {{"enabled", true}};
+    if (rule.recover_from_original) {
+      entry["fromOriginal"] = {{"enabled", true}};
+    } else if (!derived.empty()) {
+      entry["fromOriginal"] = {{"enabled", true}, {"paths", derived}};
+    }
     resources.push_back(std::move(entry));
+  }
+  json annotations = {{transform::kLiveSynchronizationAnnotation, id}};
+  if (std::string derived = DescribeDerivedSteps(DerivedSteps(plan)); !derived.empty()) {
+    annotations[std::string(kDerivedRecoveryAnnotation)] = std::move(derived);
   }
   return {
       {"apiVersion", plan::kAutomationApiVersion},
@@ -112,7 +157,7 @@ nlohmann::json DeriveTask(const plan::Plan& plan, std::string_view task_namespac
        {{"name", plan.name},
         {"namespace", task_namespace},
         {"labels", {{transform::kManagedByLabel, transform::LabelValueForId(id)}}},
-        {"annotations", {{transform::kLiveSynchronizationAnnotation, id}}}}},
+        {"annotations", std::move(annotations)}}},
       {"spec", {{"plugin", plan::kTaskPlugin}, {"config", {{"resources", std::move(resources)}}}}},
   };
 }

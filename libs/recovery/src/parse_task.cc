@@ -70,14 +70,24 @@ Result<TaskResource> ParseResource(const json& entry, const std::string& path) {
   TaskResource out;
   out.source = path;
   const json& id = Member(entry, "identifier");
-  out.rule.gvr = {StringMember(id, "group"), StringMember(id, "version"), StringMember(id, "resource")};
+  // The reference shape's "resources" is read as "resource" (validated: never both).
+  const std::string resource =
+      Member(id, "resource").is_null() ? StringMember(id, "resources") : StringMember(id, "resource");
+  out.rule.gvr = {StringMember(id, "group"), StringMember(id, "version"), resource};
   out.rule.source = path;
   const json& patch = Member(entry, "patch");
   out.rule.recovery_patch.operations = OperationsAt(patch);
   const json& skip = Member(Member(patch, "options"), "skipIfNotFoundOnDelete");
   out.rule.recovery_patch.skip_if_not_found_on_delete = skip.is_boolean() && skip.get<bool>();
-  const json& enabled = Member(Member(entry, "fromOriginal"), "enabled");
+  const json& from_original = Member(entry, "fromOriginal");
+  const json& enabled = Member(from_original, "enabled");
   out.rule.recover_from_original = enabled.is_boolean() && enabled.get<bool>();
+  const json& paths = Member(from_original, "paths");
+  if (paths.is_array()) {
+    for (const json& p : paths) {
+      if (p.is_string()) out.original_paths.push_back(p.get<std::string>());
+    }
+  }
 
   const std::string fpath = path + ".patch.filter";
   const json& filter = Member(patch, "filter");
@@ -98,8 +108,10 @@ Result<TaskSpec> ParseTask(const nlohmann::json& task) {
     return InvalidArgumentError("not a Task: want apiVersion " + std::string(plan::kAutomationApiVersion) +
                                 " and kind Task");
   }
-  KS_RETURN_IF_ERROR(plan::ValidateAutomationObject(task));
+  plan::ParseReport report;
+  KS_RETURN_IF_ERROR(plan::ValidateAutomationObject(task, &report));
   TaskSpec spec;
+  spec.warnings = std::move(report.warnings);
   const json& meta = Member(task, "metadata");
   spec.name = StringMember(meta, "name");
   spec.namespace_ = StringMember(meta, "namespace");

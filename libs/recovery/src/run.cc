@@ -9,14 +9,41 @@
 #include "kubesync/service/log_fields.h"
 #include "kubesync/transform/mark.h"
 #include "kubesync/transform/patch.h"
+#include "paths.h"
 
 namespace kubesync::recovery {
 namespace {
 
+using internal::Covers;
 using nlohmann::json;
 
 std::string ObjectName(const plan::Gvr& gvr, const std::string& ns, const std::string& name) {
   return gvr.String() + " " + kube::ObjectKey(ns, name);
+}
+
+// fromOriginal with paths: restores the recorded entries at, under or containing `paths`
+// and keeps the others recorded (the annotation goes when nothing is left). An entry
+// containing a path is there because the transformation shifted an array: the whole array
+// is its original.
+Status RestorePathsFromAnnotation(json& obj, const std::vector<std::string>& paths) {
+  const std::string key(transform::kOriginalValuesAnnotation);
+  const json::json_pointer ptr("/metadata/annotations/" + transform::EscapePointerToken(key));
+  if (!obj.contains(ptr) || !obj[ptr].is_string()) return OkStatus();
+  const json wire = json::parse(obj[ptr].get<std::string>(), nullptr, /*allow_exceptions=*/false);
+  if (wire.is_discarded()) return InvalidArgumentError(key + ": not valid JSON");
+  KS_ASSIGN_OR_RETURN(transform::Originals originals, transform::OriginalsFromJson(wire));
+  transform::Originals selected, kept;
+  for (transform::OriginalValue& entry : originals) {
+    bool match = false;
+    for (const std::string& p : paths) match |= Covers(entry.path, p) || Covers(p, entry.path);
+    (match ? selected : kept).push_back(std::move(entry));
+  }
+  if (kept.empty()) {
+    obj["metadata"]["annotations"].erase(key);
+  } else {
+    obj[ptr] = transform::OriginalsToJson(kept).dump();
+  }
+  return transform::Restore(obj, selected);
 }
 
 enum class Outcome { kPatched, kSkipped, kFailed };
@@ -139,7 +166,10 @@ class Runner {
   Result<json> Desired(const TaskResource& resource, const json& current) const {
     json desired = current;
     if (resource.rule.recover_from_original) {
-      KS_RETURN_IF_ERROR(transform::RestoreFromAnnotation(desired).Annotate("restoring original values"));
+      KS_RETURN_IF_ERROR((resource.original_paths.empty()
+                              ? transform::RestoreFromAnnotation(desired)
+                              : RestorePathsFromAnnotation(desired, resource.original_paths))
+                             .Annotate("restoring original values"));
     }
     const plan::Patch& patch = resource.rule.recovery_patch;
     if (!patch.empty()) {

@@ -64,11 +64,105 @@ TEST(DeriveTaskTest, BucketSampleKeepsEachRuleWithItsNamespaceSelector) {
   EXPECT_FALSE(resources[0].contains("fromOriginal"));
 }
 
-TEST(DeriveTaskTest, NoRecoveryStepGivesNoResources) {
-  const json task =
-      DeriveTask(PlanFrom(ReadTestdata("002_active_passive_objects_shape.yaml"), "team-a"), "team-a");
-  EXPECT_EQ(task["spec"]["config"]["resources"], json::array());
-  EXPECT_EQ(task["metadata"]["annotations"]["kubesync.io/live-synchronization"], "team-a.active-passive");
+// seeds/002: both shapes transform /spec/replicas with no recovery step. The Task puts back
+// the values recorded on each destination object (the source's replica counts), says so in
+// an annotation, and the same words are there for the controller's Event.
+TEST(DeriveTaskTest, TransformedPathWithoutRecoveryStepRestoresTheRecordedOriginals) {
+  for (const char* file : {"002_active_passive.yaml", "002_active_passive_objects_shape.yaml"}) {
+    SCOPED_TRACE(file);
+    const plan::Plan p = PlanFrom(ReadTestdata(file), "team-a");
+    const json task = DeriveTask(p, "team-a");
+    EXPECT_EQ(task["metadata"]["annotations"]["kubesync.io/live-synchronization"], "team-a.active-passive");
+    const json want = json::parse(R"([{
+      "identifier": {"group": "apps", "version": "v1", "resource": "deployments"},
+      "patch": {"filter": {"namespaceSelector": {"matchLabels": {"sync": "true"}}}},
+      "fromOriginal": {"enabled": true, "paths": ["/spec/replicas"]}
+    }])");
+    EXPECT_EQ(task["spec"]["config"]["resources"], want) << task.dump(2);
+    EXPECT_TRUE(plan::ValidateAutomationObject(task).ok()) << plan::ValidateAutomationObject(task).message();
+
+    const std::vector<DerivedStep> steps = DerivedSteps(p);
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_EQ(steps[0].gvr.String(), "apps/v1/deployments");
+    EXPECT_EQ(steps[0].paths, std::vector<std::string>{"/spec/replicas"});
+    const std::string description = DescribeDerivedSteps(steps);
+    EXPECT_EQ(description,
+              "derived recovery (no recovery step given for a transformed field): apps/v1/deployments (" +
+                  steps[0].source + "): restore /spec/replicas from kubesync.io/original-values");
+    EXPECT_EQ(task["metadata"]["annotations"]["kubesync.io/derived-recovery"], description);
+
+    // The restorer reads it back as a restore of exactly those paths.
+    auto spec = ParseTask(task);
+    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+    ASSERT_EQ(spec->resources.size(), 1u);
+    EXPECT_TRUE(spec->resources[0].rule.recover_from_original);
+    EXPECT_EQ(spec->resources[0].original_paths, std::vector<std::string>{"/spec/replicas"});
+    EXPECT_EQ(spec->resources[0].rule.namespace_selector.String(), "sync=true");
+  }
+}
+
+TEST(DeriveTaskTest, ExplicitRecoveryCoversItsPathsAndTheRestIsDerived) {
+  // seeds/001 "Transformations": replicas and strategy are transformed; fromPatch puts back
+  // replicas only, so strategy comes back from the recorded original.
+  plan::Plan p = PlanFrom(R"(
+apiVersion: automation.astronetes.io/v1alpha1
+kind: LiveSynchronization
+metadata: {name: partial}
+spec:
+  plugin: kubernetes-objects-to-kubernetes
+  config:
+    sourceName: source
+    destinationName: destination
+    replication:
+      resources:
+        - group: apps
+          version: v1
+          resource: deployments
+          transformation:
+            patch:
+              - {op: replace, path: /spec/replicas, value: 0}
+              - {op: remove, path: /spec/strategy}
+              - {op: add, path: /metadata/labels/standby, value: "yes"}
+          recoveryProcess:
+            fromPatch:
+              - {op: replace, path: /spec/replicas, value: 1}
+              - {op: remove, path: /metadata/labels}
+        - group: batch
+          version: v1
+          resource: cronjobs
+          transformation:
+            patch:
+              - {op: replace, path: /spec/suspend, value: true}
+          recoveryProcess:
+            fromOriginal: {enabled: true}
+)",
+                          "dr");
+  const json task = DeriveTask(p, "dr");
+  const json want = json::parse(R"([
+    {
+      "identifier": {"group": "apps", "version": "v1", "resource": "deployments"},
+      "patch": {"operations": [{"op": "replace", "path": "/spec/replicas", "value": 1},
+                               {"op": "remove", "path": "/metadata/labels"}]},
+      "fromOriginal": {"enabled": true, "paths": ["/spec/strategy"]}
+    },
+    {
+      "identifier": {"group": "batch", "version": "v1", "resource": "cronjobs"},
+      "fromOriginal": {"enabled": true}
+    }
+  ])");
+  EXPECT_EQ(task["spec"]["config"]["resources"], want) << task.dump(2);
+  const std::vector<DerivedStep> steps = DerivedSteps(p);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].source, "spec.config.replication.resources[0]");
+  EXPECT_EQ(steps[0].paths, std::vector<std::string>{"/spec/strategy"});
+}
+
+TEST(DeriveTaskTest, NothingDerivedWithoutTransformations) {
+  const plan::Plan p = PlanFrom(ReadTestdata("000_set_test_label.yaml"));
+  EXPECT_TRUE(DerivedSteps(p).empty());
+  EXPECT_EQ(DescribeDerivedSteps(DerivedSteps(p)), "");
+  EXPECT_FALSE(
+      DeriveTask(p, "dr-config")["metadata"]["annotations"].contains("kubesync.io/derived-recovery"));
 }
 
 constexpr char kFromOriginal[] = R"(
@@ -163,14 +257,33 @@ TEST(DeriveTaskTest, FromOriginalAndEveryFilter) {
   EXPECT_TRUE(spec->resources[1].rule.recovery_patch.empty());
 }
 
-TEST(ParseTaskTest, SeedTaskIsRejectedWithTheFieldPath) {
-  auto docs = plan::YamlToJson(ReadTestdata("001_known_bad_task.yaml"));
+TEST(ParseTaskTest, ReferenceShapeIsAcceptedWithWarnings) {
+  // seeds/001 6.1.4 and seeds/002 spell identifier.resource as "resources": accepted, with a
+  // warning naming the field (as op "delete" is read as "remove").
+  for (const char* file : {"001_reference_task.yaml", "002_reference_task.yaml"}) {
+    SCOPED_TRACE(file);
+    auto docs = plan::YamlToJson(ReadTestdata(file));
+    ASSERT_TRUE(docs.ok());
+    auto spec = ParseTask((*docs)[0]);
+    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+    ASSERT_EQ(spec->resources.size(), 1u);
+    EXPECT_EQ(spec->resources[0].gvr.String(), "apps/v1/deployments");
+    ASSERT_EQ(spec->warnings.size(), 1u);
+    EXPECT_EQ(spec->warnings[0].path, "spec.config.resources[0].identifier.resources");
+    EXPECT_EQ(spec->warnings[0].message, "read as identifier.resource (the reference samples' spelling)");
+  }
+  auto docs = plan::YamlToJson(ReadTestdata("002_reference_task.yaml"));
   ASSERT_TRUE(docs.ok());
   auto spec = ParseTask((*docs)[0]);
-  EXPECT_EQ(spec.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(spec.status().message(),
-            "spec.config.resources[0].identifier.resources: unknown field (did you mean resource?)\n"
-            "spec.config.resources[0].identifier.resource: required field is missing");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec->resources[0].rule.namespace_selector.String(), "sync=true");
+  EXPECT_EQ(spec->resources[0].rule.recovery_patch.operations[0].value, 1);
+
+  // Both spellings at once is ambiguous.
+  json both = (*docs)[0];
+  both["spec"]["config"]["resources"][0]["identifier"]["resource"] = "statefulsets";
+  EXPECT_EQ(ParseTask(both).status().message(),
+            "spec.config.resources[0].identifier.resources: give one of resource and resources");
 }
 
 TEST(ParseTaskTest, UserTaskWithoutAnnotationTouchesEveryMatchingObject) {

@@ -187,6 +187,64 @@ TEST_F(RunTaskTest, FromOriginalThenPatch) {
   EXPECT_EQ(web["metadata"]["labels"]["recovered"], "yes");
 }
 
+TEST_F(RunTaskTest, DerivedStepRestoresTheSourceReplicaCounts) {
+  // seeds/002: a transformation with no recovery step. The derived Task brings back the
+  // replica counts the source had (3 and 5), not a constant.
+  CreateManaged("shop", "web", 3);
+  CreateManaged("shop", "api", 5);
+  CreateManaged("other", "batch", 2);  // namespace not selected
+  plan::Rule rule = DeploymentRule();
+  rule.namespace_selector = labels::Selector::Parse("sync=true").value();
+  rule.transformation.operations = {{plan::PatchOp::kReplace, "/spec/replicas", 0}};
+  const TaskSpec task = DerivedTask(rule);
+  ASSERT_EQ(task.resources.size(), 1u);
+  EXPECT_EQ(task.resources[0].original_paths, std::vector<std::string>{"/spec/replicas"});
+
+  RunReport report = Run(task);
+  EXPECT_EQ(report.patched, 2);
+  EXPECT_EQ(report.failed, 0);
+  EXPECT_EQ(Replicas("shop", "web"), 3);
+  EXPECT_EQ(Replicas("shop", "api"), 5);
+  EXPECT_EQ(Replicas("other", "batch"), 0);
+  EXPECT_FALSE(Get("shop", "web")["metadata"]["annotations"].contains(transform::kOriginalValuesAnnotation));
+
+  ASSERT_TRUE(emulator_->ResetCounters().ok());
+  report = Run(task);
+  EXPECT_EQ(report.skipped, 2);
+  EXPECT_EQ(Updates(), 0);
+}
+
+TEST_F(RunTaskTest, OriginalPathsRestoreOnlyThoseAndKeepTheRestRecorded) {
+  // Transformed: replicas and a label; the Task restores only the label's path.
+  auto t = transform::ApplyTransformation(SourceDeployment("shop", "web", 3),
+                                          {{plan::PatchOp::kReplace, "/spec/replicas", 0},
+                                           {plan::PatchOp::kReplace, "/metadata/labels/app", "standby"}},
+                                          false);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  transform::Mark(
+      t->object, {.ls_namespace = "dr", .ls_name = "warm", .source_uid = "u", .source_resource_version = "7"},
+      t->originals);
+  ASSERT_TRUE(client_->Create(Deployments("shop"), t->object).ok());
+  TaskSpec task;
+  task.name = "warm";
+  task.namespace_ = "dr";
+  task.live_synchronization = kId;
+  TaskResource r;
+  r.gvr = {"apps", "v1", "deployments"};
+  r.rule.gvr = r.gvr;
+  r.rule.recover_from_original = true;
+  r.original_paths = {"/metadata/labels"};  // contains the recorded /metadata/labels/app
+  task.resources = {r};
+
+  RunReport report = Run(task);
+  EXPECT_EQ(report.patched, 1);
+  const json web = Get("shop", "web");
+  EXPECT_EQ(web["metadata"]["labels"]["app"], "web");
+  EXPECT_EQ(web["spec"]["replicas"], 0);
+  const std::string left = web["metadata"]["annotations"][transform::kOriginalValuesAnnotation];
+  EXPECT_EQ(json::parse(left), json::parse(R"([{"path": "/spec/replicas", "value": 3}])"));
+}
+
 TEST_F(RunTaskTest, ObjectDeletedBeforeUpdateIsSkipped) {
   CreateManaged("shop", "web", 3);
   CreateManaged("shop", "gone", 4);

@@ -17,10 +17,9 @@ Status ProcessRuntime::Init() {
   }
   std::error_code ec;
   work_dir_ = fs::absolute(options_.work_dir, ec);
-  fs::create_directories(work_dir_ / "jobs", ec);
-  if (ec) {
-    return InternalError("create " + work_dir_.string() + ": " + ec.message());
-  }
+  // Private to this user, or refused (work_dir.h).
+  KS_RETURN_IF_ERROR(EnsurePrivateDirectory(work_dir_));
+  KS_RETURN_IF_ERROR(EnsurePrivateDirectory(work_dir_ / "jobs"));
   bin_dir_ = fs::absolute(options_.bin_dir, ec);
   if (!fs::is_directory(bin_dir_, ec)) {
     return InvalidArgumentError("process runtime: bin_dir " + bin_dir_.string() + " is not a directory");
@@ -62,12 +61,8 @@ Status ProcessRuntime::Init() {
 
 Result<int> ProcessRuntime::StartServer(ServerConfig config) {
   KS_ASSIGN_OR_RETURN(std::string binary, FindOnPath(config.binary));
-  std::error_code ec;
   const fs::path data_dir = work_dir_ / config.data_dir;
-  fs::create_directories(data_dir, ec);
-  if (ec) {
-    return InternalError("create " + data_dir.string() + ": " + ec.message());
-  }
+  KS_RETURN_IF_ERROR(EnsurePrivateDirectory(data_dir));
   const fs::path log = work_dir_ / (config.name + ".log");
   Server* server = nullptr;
   {

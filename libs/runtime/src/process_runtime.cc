@@ -266,11 +266,7 @@ Status ProcessRuntime::ValidateSet(const ComponentSetSpec& spec) const {
 
 Result<std::vector<Proc>> ProcessRuntime::PrepareSet(const ComponentSetSpec& spec) const {
   const fs::path dir = work_dir_ / spec.id;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return InternalError("create " + dir.string() + ": " + ec.message());
-  }
+  KS_RETURN_IF_ERROR(EnsurePrivateDirectory(dir));
   std::vector<std::string> common;
   KS_RETURN_IF_ERROR(WritePrivateFile(dir / "plan.json", spec.plan_json));
   common.insert(common.end(), {"--plan", (dir / "plan.json").string()});
@@ -463,11 +459,9 @@ Status ProcessRuntime::RunJob(const JobSpec& job) {
     std::lock_guard lock(mu_);
     jobs_.erase(job.id);
   };
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
+  if (Status s = EnsurePrivateDirectory(dir); !s.ok()) {
     release();
-    return InternalError("create " + dir.string() + ": " + ec.message());
+    return s;
   }
   for (const auto& [name, contents] : job.files) {
     if (Status s = WritePrivateFile(dir / name, contents); !s.ok()) {

@@ -17,6 +17,7 @@
 
 #include "kubesync/core/backoff.h"
 #include "kubesync/runtime/process_runtime.h"
+#include "kubesync/runtime/work_dir.h"
 #include "spawn.h"
 
 namespace kubesync::runtime::internal {

@@ -111,11 +111,16 @@ Result<pid_t> Spawn(const SpawnRequest& request) {
   }
   Fd log_fd;
   if (!request.log_path.empty()) {
-    int fd = ::open(request.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    // Logs may hold object names and errors: 0600 (also when an older run left 0644), and
+    // never written through a symbolic link.
+    int fd = ::open(request.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
       return InternalError("open " + request.log_path.string() + ": " + ErrnoText(errno));
     }
     log_fd.Reset(AboveStdio(fd));
+    if (::fchmod(log_fd.get(), 0600) != 0) {
+      return InternalError("chmod " + request.log_path.string() + ": " + ErrnoText(errno));
+    }
   }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -227,7 +232,7 @@ int ExitCode(int status) {
 }
 
 Status WritePrivateFile(const std::filesystem::path& path, const std::string& contents) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) {
     return InternalError("open " + path.string() + ": " + ErrnoText(errno));
   }

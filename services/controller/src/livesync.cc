@@ -472,7 +472,14 @@ LiveSyncReconciler::Next LiveSyncReconciler::KeepTask(Pass& pass) {
   auto client = ctx_.resolver.ClientFor(pass.destination->kubeconfig, /*probe=*/true);
   if (!client.ok()) return Next::kContinue;
   Status task = EnsureTask(**client, recovery::DeriveTask(*pass.plan, pass.key.ns));
-  if (!task.ok()) {
+  if (task.ok()) {
+    // Say what recovery kubesync derived for transformed fields with no recovery step
+    // (also in the Task's kubesync.io/derived-recovery annotation); once per generation.
+    if (std::string derived = recovery::DescribeDerivedSteps(recovery::DerivedSteps(*pass.plan));
+        !derived.empty()) {
+      pass.events.push_back({kEventNormal, "RecoveryDerived", std::move(derived)});
+    }
+  } else {
     pass.events.push_back(
         {kEventWarning, "TaskNotReady", "the recovery Task in the destination: " + task.message()});
     ctx_.logger.Warn("could not keep the recovery Task",

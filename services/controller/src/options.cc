@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "kubesync/runtime/work_dir.h"
+
 namespace kubesync::controller {
 
 Result<ControllerOptions> ParseOptions(int argc, char** argv, int* exit_code) {
@@ -11,8 +13,11 @@ Result<ControllerOptions> ParseOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--namespace", o.watch_namespace, "watch only this namespace (default: all)");
   app.add_option("--operator-namespace", o.operator_namespace, "the operator's namespace, never replicated");
   app.add_option("--bin-dir", o.bin_dir, "directory of the component binaries (default: the controller's)");
-  app.add_option("--work-dir", o.work_dir,
-                 "process runtime directory (plans, logs, embedded NATS/Redis data)");
+  app.add_option(
+      "--work-dir", o.work_dir,
+      "process runtime directory (plans, kubeconfigs, logs, embedded NATS/Redis data); created 0700, "
+      "refused when it is a symlink, another user's, or open to group/other "
+      "(default: $TMPDIR/kubesync-controller-<uid>)");
   app.add_option("--nats-url", o.nats_url, "NATS with JetStream (default: start an embedded nats-server)");
   app.add_option("--redis-url", o.redis_url, "Redis (default: start an embedded redis-server)");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")
@@ -60,6 +65,7 @@ Result<ControllerOptions> ParseOptions(int argc, char** argv, int* exit_code) {
     *exit_code = app.exit(e);
     return InvalidArgumentError(e.what());
   }
+  if (o.work_dir.empty()) o.work_dir = runtime::DefaultWorkDir();
   o.resync_interval = std::chrono::milliseconds(resync_ms);
   o.probe_interval = std::chrono::milliseconds(probe_ms);
   o.lease_duration = std::chrono::milliseconds(lease_ms);

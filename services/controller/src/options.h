@@ -15,7 +15,7 @@ struct ControllerOptions {
   std::string operator_namespace;  // excluded from replication; also where Events of
                                    // cluster-wide things go
   std::string bin_dir;             // component binaries; "" = the controller's own directory
-  std::string work_dir;            // process runtime files; "" = $TMPDIR/kubesync-controller
+  std::string work_dir;            // process runtime files; runtime::DefaultWorkDir() when not given
   std::string nats_url;            // "" = embedded nats-server
   std::string redis_url;           // "" = embedded redis-server
   std::string log_level = "info";

@@ -10,9 +10,18 @@ namespace {
 using nlohmann::json;
 
 // The fields of status this binary owns; `conditions` belong to the controller.
-constexpr const char* kOwnedFields[] = {"phase",          "startTime",          "completionTime", "duration",
-                                        "objectsPatched", "objectsSkipped",     "objectsFailed",  "failures",
-                                        "message",        "liveSynchronization"};
+constexpr const char* kOwnedFields[] = {"phase",          "startTime",      "completionTime",     "duration",
+                                        "objectsPatched", "objectsSkipped", "objectsFailed",      "failures",
+                                        "message",        "warnings",       "liveSynchronization"};
+
+std::string PhaseOf(const json& taskrun) {
+  const json status = taskrun.value("status", json::object());
+  const json phase = status.is_object() ? status.value("phase", json()) : json();
+  return phase.is_string() ? phase.get<std::string>() : std::string();
+}
+
+// Only a TaskRun nobody has started may be claimed.
+bool Claimable(const std::string& phase) { return phase.empty() || phase == "Pending"; }
 
 kube::ResourceRef TaskRunRef(const RestorerOptions& o) {
   return {.group = std::string(recovery::kTaskGroup),
@@ -40,11 +49,24 @@ class StatusWriter {
   // Relied on (CustomResourceSubresources.status): with the status subresource a PUT to
   // /status changes only .status, and the PUT carries metadata.resourceVersion, so a write
   // by the controller since our read is a 409, not lost.
-  Status Write(const json& fields) {
+  Status Write(const json& fields) { return Update(fields, /*claim=*/false).status(); }
+
+  // The claim: moves phase from Pending (or none) to Running with `fields` in one update
+  // carrying the resourceVersion read (optimistic concurrency: a write since our read makes
+  // it 409 Conflict). On 409 the TaskRun is read again and the claim retried only while
+  // its phase is still claimable (someone else's condition write, not their claim). False
+  // when the TaskRun is not, or no longer, claimable: then nothing was written.
+  Result<bool> Claim(const json& fields) { return Update(fields, /*claim=*/true); }
+
+  std::string phase() const { return PhaseOf(taskrun_); }
+
+ private:
+  Result<bool> Update(const json& fields, bool claim) {
     kube::ResourceRef ref = TaskRunRef(options_);
     ref.subresource = "status";
     const json object_field = ObjectField(options_, recovery::kTaskRunsResource, options_.taskrun);
     for (int attempt = 0;; ++attempt) {
+      if (claim && !Claimable(PhaseOf(taskrun_))) return false;
       json status = taskrun_.value("status", json::object());
       if (!status.is_object()) status = json::object();
       for (const char* key : kOwnedFields) status.erase(key);
@@ -57,12 +79,16 @@ class StatusWriter {
         taskrun_ = std::move(*updated);
         logger_.Info("object updated in cluster",
                      {{"destinationObject", object_field}, {"phase", fields.value("phase", "")}});
-        return OkStatus();
+        return true;
       }
       if (!kube::IsConflict(updated.status()) || attempt >= options_.status_conflict_retries) {
         logger_.Error("error updating object in cluster",
                       {{"destinationObject", object_field}, {"error", updated.status().ToString()}});
         return updated.status();
+      }
+      if (claim) {
+        logger_.Info("taskrun changed since it was read, reading it again",
+                     {{"destinationObject", object_field}, {"error", updated.status().ToString()}});
       }
       auto fresh = client_.Get(TaskRunRef(options_));
       if (!fresh.ok()) {
@@ -74,7 +100,6 @@ class StatusWriter {
     }
   }
 
- private:
   kube::Client& client_;
   const RestorerOptions& options_;
   const log::Logger& logger_;
@@ -104,6 +129,26 @@ struct LoadedTask {
   std::string error;
 };
 
+// " (Tasks there: a, b)" or " (there are no Tasks there)": a TaskRun naming a Task that
+// is not there (seeds/002's own TaskRun names set-test-label, while the Task kubesync
+// creates is named after the LiveSynchronization) says what could have been meant.
+std::string TasksThere(kube::Client& client, const RestorerOptions& options) {
+  auto list = client.List({.group = std::string(recovery::kTaskGroup),
+                           .version = std::string(recovery::kTaskVersion),
+                           .resource = std::string(recovery::kTasksResource),
+                           .ns = options.namespace_});
+  if (!list.ok()) return "";
+  if (list->items.empty()) return " (there are no Tasks there)";
+  constexpr std::size_t kMaxNames = 10;
+  std::string names;
+  for (std::size_t i = 0; i < list->items.size() && i < kMaxNames; ++i) {
+    const json& meta = list->items[i].value("metadata", json::object());
+    names += (i > 0 ? ", " : "") + meta.value("name", std::string());
+  }
+  if (list->items.size() > kMaxNames) names += ", ...";
+  return " (Tasks there: " + names + ")";
+}
+
 LoadedTask LoadTask(kube::Client& client, const RestorerOptions& options, const log::Logger& logger,
                     const json& taskrun) {
   LoadedTask out;
@@ -123,7 +168,8 @@ LoadedTask LoadTask(kube::Client& client, const RestorerOptions& options, const 
                           .name = name});
   if (kube::IsNotFound(task.status())) {
     logger.Warn("object not found in cluster", {{"destinationObject", object_field}});
-    out.error = "Task " + Quoted(name) + " not found in namespace " + Quoted(options.namespace_);
+    out.error = "Task " + Quoted(name) + " not found in namespace " + Quoted(options.namespace_) +
+                TasksThere(client, options);
     return out;
   }
   if (!task.ok()) {
@@ -186,21 +232,40 @@ int RestoreTaskRun(kube::Client& destination, const RestorerOptions& options, co
     return kExitNoStatus;
   }
   logger.Debug("object read from cluster", {{"destinationObject", taskrun_field}});
-  const json status = taskrun->value("status", json::object());
-  const std::string phase = status.is_object() ? status.value("phase", "") : "";
+  const std::string phase = PhaseOf(*taskrun);
   if (phase == "Succeeded" || phase == "Failed") {
     // A finished TaskRun is a record; running the restorer again changes nothing.
     logger.Info("taskrun already finished", {{"destinationObject", taskrun_field}, {"phase", phase}});
     return phase == "Succeeded" ? kExitSucceeded : kExitFailed;
   }
+  if (!Claimable(phase)) {
+    // Running: another restorer has it (or had it and was killed: never run twice).
+    logger.Warn("taskrun already claimed", {{"destinationObject", taskrun_field}, {"phase", phase}});
+    return kExitNotClaimed;
+  }
 
   const WallTime start = options.clock->Now();
   const MonoTime start_mono = options.clock->SteadyNow();
   LoadedTask task = LoadTask(destination, options, logger, *taskrun);
+  if (options.before_claim) options.before_claim();
   StatusWriter writer(destination, options, logger, *taskrun);
   json running = {{"phase", "Running"}, {"startTime", FormatRfc3339(start)}};
   if (task.live_synchronization) running["liveSynchronization"] = *task.live_synchronization;
-  if (!writer.Write(running).ok()) return kExitNoStatus;
+  if (task.spec && !task.spec->warnings.empty()) {
+    json warnings = json::array();
+    for (const plan::FieldError& w : task.spec->warnings) {
+      logger.Warn("configuration warning", {{"destinationObject", taskrun_field}, {"warning", w.ToString()}});
+      warnings.push_back(w.ToString());
+    }
+    running["warnings"] = std::move(warnings);
+  }
+  auto claimed = writer.Claim(running);
+  if (!claimed.ok()) return kExitNoStatus;
+  if (!*claimed) {
+    logger.Warn("taskrun claimed by another restorer",
+                {{"destinationObject", taskrun_field}, {"phase", writer.phase()}});
+    return kExitNotClaimed;
+  }
   logger.Info("taskrun started", {{"destinationObject", taskrun_field}});
 
   recovery::RunReport report;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "kubesync/core/testing/fake_clock.h"
@@ -42,6 +43,15 @@ json Crd(const std::string& plural, const std::string& kind) {
                            {"schema",
                             {{"openAPIV3Schema",
                               {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}}}}})}}}};
+}
+
+// True when a log line has this msg.
+bool Logged(const log::MemorySink& sink, const std::string& msg) {
+  for (const std::string& line : sink.Lines()) {
+    const json entry = json::parse(line, nullptr, false);
+    if (!entry.is_discarded() && entry.value("msg", "") == msg) return true;
+  }
+  return false;
 }
 
 const json kControllerCondition = {{"type", "LiveSynchronizationRunning"},
@@ -234,17 +244,16 @@ TEST_F(RestorerTest, InvalidTaskFailsNamingTheField) {
     "apiVersion": "automation.astronetes.io/v1alpha1", "kind": "Task",
     "metadata": {"name": "set-test-label", "namespace": "dr"},
     "spec": {"plugin": "kubernetes-objects-transformation", "config": {"resources": [{
-      "identifier": {"group": "apps", "version": "v1", "resources": "deployments"},
-      "patch": {"operations": [{"op": "replace", "path": "/labels/test", "value": "ok"}]}}]}}})");
+      "identifier": {"group": "apps", "version": "v1", "resource": "deployments"},
+      "patch": {"operations": [{"op": "merge", "path": "/labels/test", "value": "ok"}]}}]}}})");
   ASSERT_TRUE(client_->Create(Ref("tasks", ""), docs).ok());
   CreateTaskRun("set-test-label");
   EXPECT_EQ(Restore(), kExitFailed);
   json status = TaskRunStatus();
   EXPECT_EQ(status["phase"], "Failed");
   EXPECT_EQ(status["message"],
-            "invalid Task \"set-test-label\": spec.config.resources[0].identifier.resources: unknown field "
-            "(did you "
-            "mean resource?)\nspec.config.resources[0].identifier.resource: required field is missing");
+            "invalid Task \"set-test-label\": spec.config.resources[0].patch.operations[0].op: unsupported "
+            "operation \"merge\": want replace, add or remove");
   EXPECT_EQ(status["objectsPatched"], 0);
   EXPECT_EQ(status["objectsFailed"], 0);
   EXPECT_FALSE(status.contains("liveSynchronization"));
@@ -256,13 +265,42 @@ TEST_F(RestorerTest, InvalidTaskFailsNamingTheField) {
   EXPECT_EQ(emulator_->CountRequests("update", "*").value(), 0);
 }
 
-TEST_F(RestorerTest, MissingTaskFails) {
-  CreateTaskRun("nope");
-  EXPECT_EQ(Restore(), kExitFailed);
+TEST_F(RestorerTest, ReferenceShapeTaskRunsWithAWarning) {
+  // seeds/002's Task as the reference writes it (identifier.resources).
+  CreateManaged("web", 3);
+  auto task = json::parse(R"({
+    "apiVersion": "automation.astronetes.io/v1alpha1", "kind": "Task",
+    "metadata": {"name": "active-passive", "namespace": "dr"},
+    "spec": {"plugin": "kubernetes-objects-transformation", "config": {"resources": [{
+      "identifier": {"group": "apps", "version": "v1", "resources": "deployments"},
+      "patch": {"operations": [{"op": "replace", "path": "/spec/replicas", "value": 1}]}}]}}})");
+  ASSERT_TRUE(client_->Create(Ref("tasks", ""), task).ok());
+  CreateTaskRun("active-passive");
+  EXPECT_EQ(Restore(), kExitSucceeded);
   const json status = TaskRunStatus();
+  EXPECT_EQ(status["phase"], "Succeeded");
+  EXPECT_EQ(status["warnings"], json::array({"spec.config.resources[0].identifier.resources: read as "
+                                             "identifier.resource (the reference samples' spelling)"}));
+  EXPECT_EQ(Replicas("web"), 1);
+}
+
+TEST_F(RestorerTest, MissingTaskFailsNamingItAndTheTasksThere) {
+  // seeds/002's TaskRun names set-test-label; the Task kubesync creates is named after the
+  // LiveSynchronization.
+  CreateTaskRun("set-test-label");
+  EXPECT_EQ(Restore(), kExitFailed);
+  json status = TaskRunStatus();
   EXPECT_EQ(status["phase"], "Failed");
-  EXPECT_EQ(status["message"], "Task \"nope\" not found in namespace \"dr\"");
+  EXPECT_EQ(status["message"],
+            "Task \"set-test-label\" not found in namespace \"dr\" (there are no Tasks there)");
   EXPECT_EQ(status["conditions"], json::array({kControllerCondition}));
+
+  ASSERT_TRUE(client_->Delete(Ref("taskruns", "restore")).ok());
+  CreateDerivedTask({}, /*from_original=*/true);
+  CreateTaskRun("set-test-label");
+  EXPECT_EQ(Restore(), kExitFailed);
+  status = TaskRunStatus();
+  EXPECT_EQ(status["message"], "Task \"set-test-label\" not found in namespace \"dr\" (Tasks there: warm)");
 }
 
 TEST_F(RestorerTest, ObjectFailuresFailTheRun) {
@@ -317,6 +355,110 @@ TEST_F(RestorerTest, BinaryEndToEnd) {
        .stdout_path = dir.path() / "again.log"});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->Wait(std::chrono::seconds(30)), 0);
+}
+
+TEST_F(RestorerTest, RunningTaskRunIsNeverRunAgain) {
+  // Claimed by another restorer (or left Running by one that was killed).
+  CreateManaged("web", 3);
+  CreateDerivedTask({}, /*from_original=*/true);
+  CreateTaskRun("warm");
+  json taskrun = client_->Get(Ref("taskruns", "restore")).value();
+  taskrun["status"]["phase"] = "Running";
+  kube::ResourceRef status_ref = Ref("taskruns", "restore");
+  status_ref.subresource = "status";
+  ASSERT_TRUE(client_->Update(status_ref, taskrun).ok());
+  ASSERT_TRUE(emulator_->ResetCounters().ok());
+  EXPECT_EQ(Restore(), kExitNotClaimed);
+  EXPECT_EQ(emulator_->CountRequests("update", "*").value(), 0);
+  EXPECT_EQ(Replicas("web"), 0);
+  EXPECT_EQ(TaskRunStatus()["phase"], "Running");
+  EXPECT_TRUE(Logged(*sink_, "taskrun already claimed"));
+}
+
+TEST_F(RestorerTest, ClaimLostToAnotherRestorerTouchesNothing) {
+  CreateManaged("web", 3);
+  CreateManaged("api", 5);
+  CreateDerivedTask({}, /*from_original=*/true);
+  CreateTaskRun("warm");
+  // A second restorer claims and runs the TaskRun between this one's read and its claim.
+  auto other_sink = std::make_shared<log::MemorySink>();
+  log::Logger other_logger({.process_id = "restorer"}, other_sink);
+  int other_exit = -1;
+  long other_updates = -1;
+  options_.before_claim = [&] {
+    RestorerOptions other = options_;
+    other.before_claim = nullptr;
+    other_exit = RestoreTaskRun(*client_, other, other_logger);
+    other_updates = emulator_->CountRequests("update", "deployments").value();
+  };
+  ASSERT_TRUE(emulator_->ResetCounters().ok());
+  EXPECT_EQ(Restore(), kExitNotClaimed);
+  EXPECT_EQ(other_exit, kExitSucceeded);
+  // Exactly one restorer patched the objects: the two Deployments once each.
+  EXPECT_EQ(other_updates, 2);
+  EXPECT_EQ(emulator_->CountRequests("update", "deployments").value(), 2);
+  EXPECT_TRUE(Logged(*sink_, "taskrun claimed by another restorer"));
+  EXPECT_EQ(Replicas("web"), 3);
+  EXPECT_EQ(Replicas("api"), 5);
+  const json status = TaskRunStatus();
+  EXPECT_EQ(status["phase"], "Succeeded");
+  EXPECT_EQ(status["objectsPatched"], 2);
+}
+
+TEST_F(RestorerTest, AConditionWrittenBeforeTheClaimIsNotAClaim) {
+  CreateManaged("web", 3);
+  CreateDerivedTask({}, /*from_original=*/true);
+  CreateTaskRun("warm");
+  // The controller writes a condition (phase still Pending): the claim meets 409, reads the
+  // TaskRun again and claims it.
+  options_.before_claim = [&] {
+    json taskrun = client_->Get(Ref("taskruns", "restore")).value();
+    taskrun["status"]["conditions"].push_back({{"type", "Other"},
+                                               {"status", "True"},
+                                               {"reason", "R"},
+                                               {"message", "m"},
+                                               {"lastTransitionTime", "x"}});
+    kube::ResourceRef ref = Ref("taskruns", "restore");
+    ref.subresource = "status";
+    ASSERT_TRUE(client_->Update(ref, taskrun).ok());
+  };
+  EXPECT_EQ(Restore(), kExitSucceeded);
+  EXPECT_EQ(TaskRunStatus()["phase"], "Succeeded");
+  EXPECT_EQ(TaskRunStatus()["conditions"].size(), 2u);
+  EXPECT_EQ(Replicas("web"), 3);
+}
+
+TEST_F(RestorerTest, TwoRestorerBinariesOnOneTaskRunPatchOnce) {
+  // Two restorers started for one TaskRun at once (the controller twice, or two controllers):
+  // exactly one runs the Task.
+  constexpr int kDeployments = 20;
+  for (int i = 0; i < kDeployments; ++i) CreateManaged("app-" + std::to_string(i), i + 1);
+  CreateDerivedTask({}, /*from_original=*/true);
+  CreateTaskRun("warm");
+  ASSERT_TRUE(emulator_->ResetCounters().ok());
+  testsupport::TempDir dir;
+  std::vector<testsupport::Process> processes;
+  for (int i = 0; i < 2; ++i) {
+    auto process = testsupport::Process::Start(
+        {.argv = {RESTORER_BIN, "--destination-kubeconfig", emulator_->kubeconfig_path("admin").string(),
+                  "--namespace", "dr", "--taskrun", "restore", "--consumer-id",
+                  "restorer-" + std::to_string(i)},
+         .stdout_path = dir.path() / ("out-" + std::to_string(i) + ".log")});
+    ASSERT_TRUE(process.ok()) << process.status().ToString();
+    processes.push_back(std::move(*process));
+  }
+  std::vector<int> exits;
+  for (auto& p : processes) exits.push_back(p.Wait(std::chrono::seconds(60)).value_or(-1));
+  // One Succeeded; the other lost the claim (3), or started after the end and found the
+  // TaskRun finished (0), never ran it again.
+  std::sort(exits.begin(), exits.end());
+  EXPECT_EQ(exits[0], kExitSucceeded);
+  EXPECT_TRUE(exits[1] == kExitSucceeded || exits[1] == kExitNotClaimed) << exits[1];
+  EXPECT_EQ(emulator_->CountRequests("update", "deployments").value(), kDeployments);
+  const json status = TaskRunStatus();
+  EXPECT_EQ(status["phase"], "Succeeded");
+  EXPECT_EQ(status["objectsPatched"], kDeployments);
+  for (int i = 0; i < kDeployments; ++i) EXPECT_EQ(Replicas("app-" + std::to_string(i)), i + 1);
 }
 
 TEST(FormatGoDurationTest, LikeGo) {
