@@ -50,6 +50,13 @@ void CheckClusterPair(const Plan& plan, std::string_view destination_path, Diagn
               std::string(kAllowSameClusterAnnotation) + ": \"true\" if that is what you want)");
 }
 
+bool CheckRegexSize(const std::string& pattern, std::string_view path, Diagnostics& d) {
+  if (pattern.size() <= kMaxRegexBytes) return true;
+  d.Error(std::string(path), "invalid regular expression: " + std::to_string(pattern.size()) +
+                                 " bytes long, more than the limit of " + std::to_string(kMaxRegexBytes));
+  return false;
+}
+
 bool ParseAllowSameCluster(const json& metadata, Diagnostics& d) {
   const json* annotations = Find(metadata, "annotations");
   if (annotations == nullptr || !annotations->is_object()) return false;

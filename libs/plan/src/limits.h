@@ -4,6 +4,8 @@
 // destination (only with kAllowSameClusterAnnotation), and kubesync's own API group.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "diagnostics.h"
@@ -21,6 +23,12 @@ void CheckComponentLimits(Plan& plan, std::string_view components_path, Diagnost
 // An error at `destination_path` when source and destination name one cluster and
 // plan.allow_same_cluster is false.
 void CheckClusterPair(const Plan& plan, std::string_view destination_path, Diagnostics& d);
+
+// A name regular expression longer than kMaxRegexBytes is an error at `path`: object names
+// are at most 253 characters, and every event of a resource is matched against each
+// pattern, so a megabyte of alternations would only burn the processor's CPU.
+inline constexpr std::size_t kMaxRegexBytes = 4096;
+bool CheckRegexSize(const std::string& pattern, std::string_view path, Diagnostics& d);
 
 // metadata.annotations[kubesync.io/allow-same-cluster] of a LiveSynchronization: "true" or
 // "false" (absent: false); anything else is an error.

@@ -148,6 +148,16 @@ TEST(LimitsTest, TheAutomationGroupIsNeverReplicated) {
   EXPECT_EQ(report.errors[0].path, "rules[0].group");
 }
 
+TEST(LimitsTest, HugeNameRegexIsRefused) {
+  json resources = json::array({{{"group", "apps"}, {"version", "v1"}, {"resource", "deployments"},
+                                 {"filters", {{"nameSelector", {{"regex", {std::string(4097, 'a')}}}}}}}});
+  EXPECT_EQ(Errors(LiveSync(ObjectsConfig(resources))),
+            (std::vector<std::string>{"spec.config.replication.resources[0].filters.nameSelector.regex[0]: invalid "
+                                      "regular expression: 4097 bytes long, more than the limit of 4096"}));
+  resources[0]["filters"]["nameSelector"]["regex"][0] = std::string(4096, 'a');
+  EXPECT_TRUE(Errors(LiveSync(ObjectsConfig(resources))).empty());
+}
+
 TEST(LimitsTest, NoRuleLetsAnAutomationObjectThrough) {
   // A plan made in code (or by an older controller) with a rule for the group: the
   // pipeline's selection still drops every object of it.
