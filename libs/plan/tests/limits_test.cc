@@ -20,8 +20,10 @@ json LiveSync(json config, json annotations = nullptr, std::string plugin = std:
           {"spec", {{"plugin", plugin}, {"config", config}}}};
 }
 
-json ObjectsConfig(json resources = json::array({{{"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}}})) {
-  return {{"sourceName", "live"}, {"destinationName", "standby"}, {"replication", {{"resources", resources}}}};
+json ObjectsConfig(
+    json resources = json::array({{{"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}}})) {
+  return {
+      {"sourceName", "live"}, {"destinationName", "standby"}, {"replication", {{"resources", resources}}}};
 }
 
 std::vector<std::string> Errors(const json& object) {
@@ -35,17 +37,19 @@ std::vector<std::string> Errors(const json& object) {
 
 TEST(LimitsTest, ComponentReplicasAndConcurrentTasksAreCapped) {
   json config = ObjectsConfig();
-  config["components"] = {{"processor", {{"replicas", kMaxComponentReplicas}, {"concurrentTasks", kMaxConcurrentTasks}}},
-                          {"synchronizer", {{"replicas", kMaxComponentReplicas + 1}}},
-                          {"eventsListener", {{"concurrentTasks", 100000}, {"replicas", 2147483647}}}};
-  EXPECT_EQ(Errors(LiveSync(config)),
-            (std::vector<std::string>{
-                "spec.config.components.eventsListener.replicas: must be at most 16 (got 2147483647): each "
-                "replica is a process on the controller's host",
-                "spec.config.components.eventsListener.concurrentTasks: must be at most 128 (got 100000): each "
-                "task is a thread of every replica",
-                "spec.config.components.synchronizer.replicas: must be at most 16 (got 17): each replica is a "
-                "process on the controller's host"}));
+  config["components"] = {
+      {"processor", {{"replicas", kMaxComponentReplicas}, {"concurrentTasks", kMaxConcurrentTasks}}},
+      {"synchronizer", {{"replicas", kMaxComponentReplicas + 1}}},
+      {"eventsListener", {{"concurrentTasks", 100000}, {"replicas", 2147483647}}}};
+  EXPECT_EQ(
+      Errors(LiveSync(config)),
+      (std::vector<std::string>{
+          "spec.config.components.eventsListener.replicas: must be at most 16 (got 2147483647): each "
+          "replica is a process on the controller's host",
+          "spec.config.components.eventsListener.concurrentTasks: must be at most 128 (got 100000): each "
+          "task is a thread of every replica",
+          "spec.config.components.synchronizer.replicas: must be at most 16 (got 17): each replica is a "
+          "process on the controller's host"}));
   config["components"].erase("synchronizer");
   config["components"].erase("eventsListener");
   auto plan = ParseLiveSynchronization(LiveSync(config));
@@ -55,13 +59,15 @@ TEST(LimitsTest, ComponentReplicasAndConcurrentTasksAreCapped) {
 }
 
 TEST(LimitsTest, CapsHoldInTheSelectorsShapeAndThePlanForm) {
-  json config = {{"sourceName", "live"},
-                 {"destinationName", "standby"},
-                 {"selectors", {{{"target", {{"group", "apps"}, {"version", "v1"}, {"resources", {"deployments"}}}}}}},
-                 {"components", {{"processor", {{"replicas", 64}}}}}};
-  EXPECT_EQ(Errors(LiveSync(config, nullptr, std::string(kSelectorsPlugin))),
-            (std::vector<std::string>{"spec.config.components.processor.replicas: must be at most 16 (got 64): "
-                                      "each replica is a process on the controller's host"}));
+  json config = {
+      {"sourceName", "live"},
+      {"destinationName", "standby"},
+      {"selectors", {{{"target", {{"group", "apps"}, {"version", "v1"}, {"resources", {"deployments"}}}}}}},
+      {"components", {{"processor", {{"replicas", 64}}}}}};
+  EXPECT_EQ(
+      Errors(LiveSync(config, nullptr, std::string(kSelectorsPlugin))),
+      (std::vector<std::string>{"spec.config.components.processor.replicas: must be at most 16 (got 64): "
+                                "each replica is a process on the controller's host"}));
   auto plan = ParseLiveSynchronization(LiveSync(ObjectsConfig()));
   ASSERT_TRUE(plan.ok());
   json form = ToJson(*plan);
@@ -69,29 +75,33 @@ TEST(LimitsTest, CapsHoldInTheSelectorsShapeAndThePlanForm) {
   ParseReport report;
   EXPECT_FALSE(FromJson(form, &report).ok());
   ASSERT_EQ(report.errors.size(), 1u);
-  EXPECT_EQ(report.errors[0].ToString(),
-            "components.synchronizer.concurrentTasks: must be at most 128 (got 129): each task is a thread of "
-            "every replica");
+  EXPECT_EQ(
+      report.errors[0].ToString(),
+      "components.synchronizer.concurrentTasks: must be at most 128 (got 129): each task is a thread of "
+      "every replica");
 }
 
 TEST(LimitsTest, SameSourceAndDestinationIsRefusedUnlessAllowed) {
   json config = ObjectsConfig();
   config["destinationName"] = "live";
-  EXPECT_EQ(Errors(LiveSync(config)),
-            (std::vector<std::string>{
-                "spec.config.destinationName: is the source cluster \"live\" too: kubesync would write onto the "
-                "objects it reads (annotate the LiveSynchronization kubesync.io/allow-same-cluster: \"true\" "
-                "if that is what you want)"}));
+  EXPECT_EQ(
+      Errors(LiveSync(config)),
+      (std::vector<std::string>{
+          "spec.config.destinationName: is the source cluster \"live\" too: kubesync would write onto the "
+          "objects it reads (annotate the LiveSynchronization kubesync.io/allow-same-cluster: \"true\" "
+          "if that is what you want)"}));
 
-  EXPECT_EQ(Errors(LiveSync(config, {{std::string(kAllowSameClusterAnnotation), "yes"}})),
-            (std::vector<std::string>{
-                "metadata.annotations[kubesync.io/allow-same-cluster]: must be \"true\" or \"false\" (got "
-                "\"yes\")",
-                "spec.config.destinationName: is the source cluster \"live\" too: kubesync would write onto the "
-                "objects it reads (annotate the LiveSynchronization kubesync.io/allow-same-cluster: \"true\" "
-                "if that is what you want)"}));
+  EXPECT_EQ(
+      Errors(LiveSync(config, {{std::string(kAllowSameClusterAnnotation), "yes"}})),
+      (std::vector<std::string>{
+          "metadata.annotations[kubesync.io/allow-same-cluster]: must be \"true\" or \"false\" (got "
+          "\"yes\")",
+          "spec.config.destinationName: is the source cluster \"live\" too: kubesync would write onto the "
+          "objects it reads (annotate the LiveSynchronization kubesync.io/allow-same-cluster: \"true\" "
+          "if that is what you want)"}));
 
-  auto plan = ParseLiveSynchronization(LiveSync(config, {{std::string(kAllowSameClusterAnnotation), "true"}}));
+  auto plan =
+      ParseLiveSynchronization(LiveSync(config, {{std::string(kAllowSameClusterAnnotation), "true"}}));
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_TRUE(plan->allow_same_cluster);
   // The plan form carries the permission, so components accept what the controller accepted.
@@ -114,27 +124,33 @@ TEST(LimitsTest, SameSourceAndDestinationIsRefusedUnlessAllowed) {
 }
 
 TEST(LimitsTest, TheAutomationGroupIsNeverReplicated) {
-  EXPECT_EQ(Errors(LiveSync(ObjectsConfig(json::array(
-                {{{"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}},
-                 {{"group", "automation.astronetes.io"}, {"version", "v1alpha1"}, {"resource", "taskruns"}}})))),
-            (std::vector<std::string>{
-                "spec.config.replication.resources[1].group: automation.astronetes.io is kubesync's own API "
-                "group and is never replicated (its Tasks and TaskRuns would run in the destination)"}));
+  EXPECT_EQ(
+      Errors(LiveSync(ObjectsConfig(json::array(
+          {{{"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}},
+           {{"group", "automation.astronetes.io"}, {"version", "v1alpha1"}, {"resource", "taskruns"}}})))),
+      (std::vector<std::string>{
+          "spec.config.replication.resources[1].group: automation.astronetes.io is kubesync's own API "
+          "group and is never replicated (its Tasks and TaskRuns would run in the destination)"}));
 
   json selectors = {
       {"sourceName", "live"},
       {"destinationName", "standby"},
       {"selectors",
-       {{{"target", {{"group", "automation.astronetes.io"}, {"version", "v1alpha1"}, {"resources", {"tasks"}}}}}}},
+       {{{"target",
+          {{"group", "automation.astronetes.io"}, {"version", "v1alpha1"}, {"resources", {"tasks"}}}}}}},
       {"transformations",
        {{{"resources",
-          {{{"group", "automation.astronetes.io"}, {"version", "v1alpha1"}, {"resources", {"livesynchronizations"}}}}},
+          {{{"group", "automation.astronetes.io"},
+            {"version", "v1alpha1"},
+            {"resources", {"livesynchronizations"}}}}},
          {"operations", json::array()}}}}};
   const auto errors = Errors(LiveSync(selectors, nullptr, std::string(kSelectorsPlugin)));
   ASSERT_FALSE(errors.empty());
-  for (const std::string path : {"spec.config.selectors[0].target.group", "spec.config.transformations[0].resources[0].group"}) {
+  for (const std::string path :
+       {"spec.config.selectors[0].target.group", "spec.config.transformations[0].resources[0].group"}) {
     bool found = false;
-    for (const auto& e : errors) found = found || e.rfind(path + ": automation.astronetes.io is kubesync's own", 0) == 0;
+    for (const auto& e : errors)
+      found = found || e.rfind(path + ": automation.astronetes.io is kubesync's own", 0) == 0;
     EXPECT_TRUE(found) << path << " not in:\n" << testing::PrintToString(errors);
   }
 
@@ -149,11 +165,14 @@ TEST(LimitsTest, TheAutomationGroupIsNeverReplicated) {
 }
 
 TEST(LimitsTest, HugeNameRegexIsRefused) {
-  json resources = json::array({{{"group", "apps"}, {"version", "v1"}, {"resource", "deployments"},
+  json resources = json::array({{{"group", "apps"},
+                                 {"version", "v1"},
+                                 {"resource", "deployments"},
                                  {"filters", {{"nameSelector", {{"regex", {std::string(4097, 'a')}}}}}}}});
-  EXPECT_EQ(Errors(LiveSync(ObjectsConfig(resources))),
-            (std::vector<std::string>{"spec.config.replication.resources[0].filters.nameSelector.regex[0]: invalid "
-                                      "regular expression: 4097 bytes long, more than the limit of 4096"}));
+  EXPECT_EQ(
+      Errors(LiveSync(ObjectsConfig(resources))),
+      (std::vector<std::string>{"spec.config.replication.resources[0].filters.nameSelector.regex[0]: invalid "
+                                "regular expression: 4097 bytes long, more than the limit of 4096"}));
   resources[0]["filters"]["nameSelector"]["regex"][0] = std::string(4096, 'a');
   EXPECT_TRUE(Errors(LiveSync(ObjectsConfig(resources))).empty());
 }
@@ -168,7 +187,8 @@ TEST(LimitsTest, NoRuleLetsAnAutomationObjectThrough) {
   const Gvr taskruns{"automation.astronetes.io", "v1alpha1", "taskruns"};
   EXPECT_TRUE(plan.IsDefaultExcluded(taskruns, "team-a", "activate"));
   EXPECT_EQ(plan.MatchingRule(taskruns, "team-a", "activate", json::object(), json::object()), nullptr);
-  EXPECT_TRUE(plan.IsDefaultExcluded({"automation.astronetes.io", "v1beta1", "livesynchronizations"}, "", "x"));
+  EXPECT_TRUE(
+      plan.IsDefaultExcluded({"automation.astronetes.io", "v1beta1", "livesynchronizations"}, "", "x"));
   EXPECT_FALSE(plan.IsDefaultExcluded({"assets.astronetes.io", "v1alpha1", "buckets"}, "team-a", "b"));
   EXPECT_TRUE(plan.Resources().empty());
 }

@@ -18,9 +18,9 @@
 
 namespace {
 
-using nlohmann::json;
 using kubesync::plan::PatchOp;
 using kubesync::plan::PatchOperation;
+using nlohmann::json;
 namespace tr = kubesync::transform;
 
 std::vector<PatchOperation> OpsFrom(const json& ops) {
@@ -58,9 +58,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   std::vector<kubesync::plan::Gvr> gvrs = {
-      {"apps", "v1", "deployments"}, {"", "v1", "services"}, {"", "v1", "persistentvolumeclaims"},
-      {"", "v1", "persistentvolumes"}, {"", "v1", "pods"}, {"", "v1", "serviceaccounts"},
-      {"", "v1", "namespaces"}, {"", "v1", "secrets"}, {"", "v1", "endpoints"}, {"batch", "v1", "jobs"}};
+      {"apps", "v1", "deployments"},   {"", "v1", "services"}, {"", "v1", "persistentvolumeclaims"},
+      {"", "v1", "persistentvolumes"}, {"", "v1", "pods"},     {"", "v1", "serviceaccounts"},
+      {"", "v1", "namespaces"},        {"", "v1", "secrets"},  {"", "v1", "endpoints"},
+      {"batch", "v1", "jobs"}};
   // Objects near the API server's size limit (the mutation driver grows inputs to 3 MiB)
   // go through two kinds only, so a bounded fuzz run still tries many inputs.
   if (size > (256u << 10)) gvrs.resize(2);
@@ -86,8 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     json marked = transformed->object;
     tr::Mark(marked, {"ns", "name", "uid", "1"}, transformed->originals);
-    if (marked.is_object() && (tr::RecordedContentHash(marked) != tr::ContentHash(marked) ||
-                               !tr::IsManagedBy(marked, "ns.name"))) {
+    if (marked.is_object() &&
+        (tr::RecordedContentHash(marked) != tr::ContentHash(marked) || !tr::IsManagedBy(marked, "ns.name"))) {
       std::abort();
     }
     (void)tr::RestoreFromAnnotation(marked);

@@ -112,14 +112,77 @@ class Rng {
 
 const std::vector<std::string>& Tokens() {
   static const std::vector<std::string> kTokens = {
-      "{", "}", "[", "]", "\"", ":", ",", "null", "true", "false", "-1", "0", "2147483648", "-2147483649",
-      "9223372036854775808", "18446744073709551616", "1e400", "-0", "0.5", "\"\\u0000\"", "\"\\ud800\"",
-      "\xff\xfe", "\xc3\x28", "\xed\xa0\x80", "\x00", "\\", "\n", "\r\n", "\t", "&a ", "*a", "!!binary ",
-      "<<: *a", "---\n", "...\n", "~", "- ", ": ", "? ", "|\n", ">-\n", "%YAML 1.2\n", "'", "#",
-      "\"apiVersion\"", "\"kind\"", "\"metadata\"", "\"spec\"", "\"status\"", "\"name\"", "\"namespace\"",
-      "\"uid\"", "\"resourceVersion\"", "\"annotations\"", "\"labels\"", "\"request\"", "\"object\"",
-      "\"oldObject\"", "\"operation\"", "\"UPDATE\"", "exec", "token", "certificate-authority-data",
-      "client-key-data", "/spec/replicas", "~1", "~0", "../../etc/passwd", "(a+)+$", "[z-a]", "(?P<n>",
+      "{",
+      "}",
+      "[",
+      "]",
+      "\"",
+      ":",
+      ",",
+      "null",
+      "true",
+      "false",
+      "-1",
+      "0",
+      "2147483648",
+      "-2147483649",
+      "9223372036854775808",
+      "18446744073709551616",
+      "1e400",
+      "-0",
+      "0.5",
+      "\"\\u0000\"",
+      "\"\\ud800\"",
+      "\xff\xfe",
+      "\xc3\x28",
+      "\xed\xa0\x80",
+      "\x00",
+      "\\",
+      "\n",
+      "\r\n",
+      "\t",
+      "&a ",
+      "*a",
+      "!!binary ",
+      "<<: *a",
+      "---\n",
+      "...\n",
+      "~",
+      "- ",
+      ": ",
+      "? ",
+      "|\n",
+      ">-\n",
+      "%YAML 1.2\n",
+      "'",
+      "#",
+      "\"apiVersion\"",
+      "\"kind\"",
+      "\"metadata\"",
+      "\"spec\"",
+      "\"status\"",
+      "\"name\"",
+      "\"namespace\"",
+      "\"uid\"",
+      "\"resourceVersion\"",
+      "\"annotations\"",
+      "\"labels\"",
+      "\"request\"",
+      "\"object\"",
+      "\"oldObject\"",
+      "\"operation\"",
+      "\"UPDATE\"",
+      "exec",
+      "token",
+      "certificate-authority-data",
+      "client-key-data",
+      "/spec/replicas",
+      "~1",
+      "~0",
+      "../../etc/passwd",
+      "(a+)+$",
+      "[z-a]",
+      "(?P<n>",
   };
   return kTokens;
 }
@@ -214,14 +277,16 @@ std::string MutateJson(const std::string& input, Rng& rng, size_t room, Stats& s
   return text;
 }
 
-void MutateOnce(std::string& s, const std::vector<std::string>& corpus, Rng& rng, size_t max_len, Stats& stats) {
+void MutateOnce(std::string& s, const std::vector<std::string>& corpus, Rng& rng, size_t max_len,
+                Stats& stats) {
   const size_t room = max_len > s.size() ? max_len - s.size() : 0;
   switch (rng.Below(13)) {
     case 0:  // flip a bit
       if (!s.empty()) s[rng.Below(s.size())] ^= static_cast<char>(1u << rng.Below(8));
       break;
     case 1: {  // an interesting byte
-      static const char kBytes[] = {'\0', '\xff', '"', '\\', '{', '[', ':', ',', '\n', '\x80', '\xc0', '-', ' '};
+      static const char kBytes[] = {'\0', '\xff', '"',    '\\',   '{', '[', ':',
+                                    ',',  '\n',   '\x80', '\xc0', '-', ' '};
       if (!s.empty()) s[rng.Below(s.size())] = kBytes[rng.Below(sizeof(kBytes))];
       break;
     }
@@ -299,7 +364,8 @@ std::string ReadAll(const std::filesystem::path& f, bool* ok) {
 }
 
 bool Flag(std::string_view arg, std::string_view name, std::string* value) {
-  if (arg.substr(0, name.size()) != name || arg.size() <= name.size() || arg[name.size()] != '=') return false;
+  if (arg.substr(0, name.size()) != name || arg.size() <= name.size() || arg[name.size()] != '=')
+    return false;
   *value = std::string(arg.substr(name.size() + 1));
   return true;
 }
@@ -351,7 +417,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cannot read %s\n", f.c_str());
       return 2;
     }
-    Run(corpus.back(), (std::filesystem::path(crash_dir) / ("crash-replay-" + f.filename().string())).string());
+    Run(corpus.back(),
+        (std::filesystem::path(crash_dir) / ("crash-replay-" + f.filename().string())).string());
   }
   std::printf("replayed %zu inputs\n", corpus.size());
   if (seconds <= 0) return 0;
@@ -366,7 +433,8 @@ int main(int argc, char** argv) {
   uint64_t slowest_run = 0;
   std::string slowest;
   while (std::chrono::steady_clock::now() < deadline) {
-    std::string input = !pool.empty() && rng.OneIn(2) ? pool[rng.Below(pool.size())] : corpus[rng.Below(corpus.size())];
+    std::string input =
+        !pool.empty() && rng.OneIn(2) ? pool[rng.Below(pool.size())] : corpus[rng.Below(corpus.size())];
     // Three strategies: one input in eight nests a part of a corpus input thousands to
     // millions of levels deep, one in eight grows one to up to the maximum size, and the
     // rest are small inputs (up to 64 KiB) with a few stacked mutations, so many are tried.
@@ -388,10 +456,11 @@ int main(int argc, char** argv) {
       for (size_t m = 0; m < mutations; ++m) MutateOnce(input, corpus, rng, limit, stats);
     }
     const auto run_start = std::chrono::steady_clock::now();
-    Run(input, (std::filesystem::path(crash_dir) /
-                ("crash-" + std::to_string(seed) + "-" + std::to_string(runs)))
-                   .string());
-    const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    Run(input,
+        (std::filesystem::path(crash_dir) / ("crash-" + std::to_string(seed) + "-" + std::to_string(runs)))
+            .string());
+    const double run_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
     if (run_seconds > slowest_seconds) {
       slowest_seconds = run_seconds;
       slowest_run = runs;
@@ -407,17 +476,20 @@ int main(int argc, char** argv) {
     }
   }
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("mutated %llu inputs in %.1f s (seed %llu, max len %zu; largest %zu bytes, deepest nesting %zu)\n",
-              static_cast<unsigned long long>(runs), took, static_cast<unsigned long long>(seed), max_len,
-              stats.largest, stats.deepest);
+  std::printf(
+      "mutated %llu inputs in %.1f s (seed %llu, max len %zu; largest %zu bytes, deepest nesting %zu)\n",
+      static_cast<unsigned long long>(runs), took, static_cast<unsigned long long>(seed), max_len,
+      stats.largest, stats.deepest);
   std::printf("slowest input: #%llu, %zu bytes, %.3f s\n", static_cast<unsigned long long>(slowest_run),
               slowest.size(), slowest_seconds);
   // An input that takes longer than a whole run is allowed is a hang in the making.
   if (max_input_seconds > 0 && slowest_seconds > max_input_seconds) {
-    const auto path = std::filesystem::path(crash_dir) / ("slow-" + std::to_string(seed) + "-" + std::to_string(slowest_run));
+    const auto path = std::filesystem::path(crash_dir) /
+                      ("slow-" + std::to_string(seed) + "-" + std::to_string(slowest_run));
     std::ofstream(path, std::ios::binary) << slowest;
     std::fprintf(stderr, "fuzz: input #%llu took %.1f s (limit %.1f s); written to %s\n",
-                 static_cast<unsigned long long>(slowest_run), slowest_seconds, max_input_seconds, path.c_str());
+                 static_cast<unsigned long long>(slowest_run), slowest_seconds, max_input_seconds,
+                 path.c_str());
     return 3;
   }
   return 0;

@@ -14,8 +14,8 @@
 // that the API server passes on to the client (a webhook bug must not block users' writes).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
