@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kubesync/kube/watch.h"
 #include "kubesync/transform/classify.h"
 #include "kubesync/transform/clean.h"
 #include "kubesync/transform/mark.h"
@@ -43,6 +44,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
+    return 0;
+  }
+  // Objects reach transform through the watch decoder, which refuses those nested deeper
+  // than the API server allows (transform walks objects recursively).
+  if (kubesync::kube::TooDeepPath(doc, kubesync::kube::kMaxObjectDepth)) {
     return 0;
   }
   json object = doc;
