@@ -1,6 +1,7 @@
 #include "kubesync/proto/envelope.h"
 
 #include <charconv>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -15,7 +16,46 @@ Status FieldError(std::string_view field, std::string_view problem) {
   return InvalidArgumentError("envelope." + std::string(field) + ": " + std::string(problem));
 }
 
+// RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. proto3 string fields
+// must hold UTF-8; protobuf would otherwise refuse the whole payload on the other side.
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 Status CheckName(std::string_view field, const std::string& value, bool required) {
+  if (!IsUtf8(value)) {
+    return FieldError(field, "not valid UTF-8");
+  }
   if (value.empty()) {
     return required ? FieldError(field, "required") : OkStatus();
   }

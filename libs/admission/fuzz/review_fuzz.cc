@@ -1,11 +1,16 @@
-// Fuzz target: Review() on any JSON document must answer (never throw or crash), always
-// allow, echo request.uid, and when it patches, the patch must be valid base64 JSONPatch
-// that applies to request.object and leaves the three audit annotations as strings.
+// Fuzz target: the webhook's answer to any request body (AnswerReviewBody, what the HTTP
+// server calls) must come without a throw or crash, whatever the size or nesting (up to the
+// server's body limit, twice kMaxReviewBytes: run the mutation driver with inputs that
+// large and deeply nested). A 200 answer is an AdmissionReview echoing request.uid: either
+// denied with a 400/413 status naming the problem, or allowed, and when it patches, the
+// patch must be valid base64 JSONPatch that applies to request.object and leaves the three
+// audit annotations as strings. Any other answer is a v1 Status.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "kubesync/admission/audit.h"
 #include "kubesync/core/base64.h"
@@ -31,14 +36,29 @@ void Check(bool condition) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using nlohmann::json;
-  const json review = json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
-  if (review.is_discarded()) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  const FixedClock clock;
+  const kubesync::admission::ReviewReply reply = kubesync::admission::AnswerReviewBody(body, clock);
+  if (reply.http_status != 200) {
+    Check(reply.http_status == 400 || reply.http_status == 413);
+    Check(reply.body.at("kind") == "Status" && reply.body.at("code") == reply.http_status);
+    Check(!reply.refusal.empty());
     return 0;
   }
-  const FixedClock clock;
-  const json answer = kubesync::admission::Review(review, clock);
-  const json& response = answer.at("response");
+  Check(reply.body.at("kind") == "AdmissionReview");
+  const json& response = reply.body.at("response");
+  Check(response.at("uid").is_string() && !response.at("uid").get<std::string>().empty());
+  if (response.at("allowed") == false) {
+    const json& status = response.at("status");
+    Check(status.at("code") == 400 || status.at("code") == 413);
+    Check(!status.at("message").get<std::string>().empty());
+    Check(!response.contains("patch") && !reply.refusal.empty());
+    return 0;
+  }
   Check(response.at("allowed") == true);
+  // Within the bounds now, so the document may be built and walked.
+  const json review = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  Check(!review.is_discarded());
   Check(response.at("uid") == kubesync::admission::RequestUid(review).value_or(""));
   if (!response.contains("patch")) {
     Check(!response.contains("patchType"));

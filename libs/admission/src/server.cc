@@ -23,9 +23,10 @@ namespace {
 
 using nlohmann::json;
 
-// An AdmissionReview holds the object and the old object; the API server caps a request
-// body at 3 MiB, so twice that plus the envelope is plenty.
-constexpr std::size_t kMaxBodyBytes = 8u << 20;
+// Bodies up to kMaxReviewBytes are answered; up to twice that they are read and denied with
+// an AdmissionReview naming the limit (AnswerReviewBody); past that httplib answers 413
+// without reading them.
+constexpr std::size_t kMaxBodyBytes = 2 * kMaxReviewBytes;
 
 std::string OpenSslError() {
   const unsigned long code = ERR_get_error();
@@ -115,22 +116,6 @@ bool IsJsonContentType(std::string value) {
   return media == "application/json";
 }
 
-std::string ObjectRef(const json& review) {
-  const json& request = review.value("request", json::object());
-  if (!request.is_object()) {
-    return "";
-  }
-  const auto str = [&](const char* key) {
-    auto it = request.find(key);
-    return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  std::string ref = str("namespace");
-  if (!ref.empty()) {
-    ref += '/';
-  }
-  return ref + str("name");
-}
-
 }  // namespace
 
 struct AuditWebhookServer::Impl {
@@ -191,25 +176,27 @@ Result<int> AuditWebhookServer::Start(const AuditWebhookOptions& options) {
                          "the AdmissionReview must be sent as application/json, got \"" +
                              req.get_header_value("Content-Type") + "\"");
     }
-    const json review = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (review.is_discarded()) {
-      logger_.Warn("admission review refused", {{"reason", "BadRequest"}, {"error", "body is not JSON"}});
-      return ReplyStatus(res, 400, "BadRequest", "the request body is not a JSON AdmissionReview");
-    }
-    // Without request.uid no reply can be matched to the call (the API server checks
-    // response.uid), so the call fails and the webhook's failurePolicy decides.
-    if (!RequestUid(review)) {
-      logger_.Warn("admission review refused", {{"reason", "BadRequest"}, {"error", "no request.uid"}});
-      return ReplyStatus(res, 400, "BadRequest", "the AdmissionReview has no request.uid");
-    }
-    const json answer = Review(review, *clock_);
-    const json& response = answer["response"];
-    if (response.contains("warnings")) {
+    const ReviewReply reply = AnswerReviewBody(req.body, *clock_);
+    if (reply.http_status != 200) {
       logger_.Warn(
-          "admission review malformed",
-          {{"uid", response["uid"]}, {"object", ObjectRef(review)}, {"warnings", response["warnings"]}});
+          "admission review refused",
+          {{"reason", reply.body.value("reason", "")}, {"error", reply.refusal}, {"object", reply.object}});
+      res.status = reply.http_status;
+      res.set_content(reply.body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+      return;
+    }
+    const json& answer = reply.body;
+    const json& response = answer["response"];
+    if (!reply.refusal.empty()) {
+      logger_.Warn("admission review refused", {{"uid", response["uid"]},
+                                                {"reason", response["status"]["reason"]},
+                                                {"error", reply.refusal},
+                                                {"object", reply.object}});
+    } else if (response.contains("warnings")) {
+      logger_.Warn("admission review malformed",
+                   {{"uid", response["uid"]}, {"object", reply.object}, {"warnings", response["warnings"]}});
     } else if (response.contains("patch")) {
-      logger_.Debug("audit annotations set", {{"uid", response["uid"]}, {"object", ObjectRef(review)}});
+      logger_.Debug("audit annotations set", {{"uid", response["uid"]}, {"object", reply.object}});
     }
     res.set_content(answer.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   });

@@ -336,5 +336,69 @@ TEST_F(ReviewTest, UnexpectedApiVersionStillAnswersInV1WithAWarning) {
   EXPECT_EQ(answer["response"]["patchType"], "JSONPatch");
 }
 
+std::string Nested(std::size_t depth, const std::string& open, const std::string& close) {
+  std::string out;
+  for (std::size_t i = 0; i < depth; ++i) out += open;
+  out += "0";
+  for (std::size_t i = 0; i < depth; ++i) out += close;
+  return out;
+}
+
+TEST(AnswerReviewBodyTest, TooDeepNamesThePathThroughArraysAndKeepsTheUidFoundAfterIt) {
+  testing::FakeClock clock(kNow);
+  // request.uid after the deep part, and a v1beta1 review: both still honoured.
+  const std::string body = R"({"apiVersion":"admission.k8s.io/v1beta1","request":{"name":"ls1","object":)"
+                           R"({"spec":{"items":[1,2,)" +
+                           Nested(5000, "[", "]") + R"(]}},"uid":"u-1","namespace":"dr"}})";
+  const ReviewReply reply = AnswerReviewBody(body, clock);
+  ASSERT_EQ(reply.http_status, 200);
+  EXPECT_EQ(reply.body["apiVersion"], "admission.k8s.io/v1beta1");
+  EXPECT_EQ(reply.body["response"]["uid"], "u-1");
+  EXPECT_EQ(reply.body["response"]["allowed"], false);
+  const std::string message = reply.body["response"]["status"]["message"];
+  EXPECT_EQ(message.rfind("request.object.spec.items[2][0][0]", 0), 0u) << message;
+  EXPECT_NE(message.find("nested more than 128 levels deep (5005)"), std::string::npos) << message;
+  EXPECT_EQ(reply.object, "dr/ls1");
+}
+
+TEST(AnswerReviewBodyTest, TooDeepWithoutUidIsA400Status) {
+  testing::FakeClock clock(kNow);
+  const ReviewReply reply = AnswerReviewBody(R"({"request":)" + Nested(200, "{\"k\":", "}") + "}", clock);
+  EXPECT_EQ(reply.http_status, 400);
+  EXPECT_EQ(reply.body["kind"], "Status");
+  EXPECT_EQ(reply.body["reason"], "BadRequest");
+  EXPECT_EQ(reply.body["message"].get<std::string>().rfind("request.k.k.k", 0), 0u);
+}
+
+TEST(AnswerReviewBodyTest, AtTheDepthLimitTheReviewIsAnswered) {
+  testing::FakeClock clock(kNow);
+  // review(1) > request(2) > object(3) > 125 arrays under spec = 128 levels.
+  const std::string body =
+      R"({"apiVersion":"admission.k8s.io/v1","request":{"uid":"u-2","kind":{"group":"apps"},"operation":"CREATE","object":)"
+      R"({"spec":)" +
+      Nested(kMaxReviewDepth - 3, "[", "]") + "}}}";
+  const ReviewReply reply = AnswerReviewBody(body, clock);
+  ASSERT_EQ(reply.http_status, 200);
+  EXPECT_EQ(reply.body["response"], json({{"uid", "u-2"}, {"allowed", true}}));
+  EXPECT_EQ(reply.refusal, "");
+  const ReviewReply deeper = AnswerReviewBody(
+      R"({"request":{"uid":"u-2","object":{"spec":)" + Nested(kMaxReviewDepth - 2, "[", "]") + "}}}", clock);
+  EXPECT_EQ(deeper.body["response"]["allowed"], false);
+}
+
+TEST(AnswerReviewBodyTest, NotJsonAndNoUidAreStatuses) {
+  testing::FakeClock clock(kNow);
+  ReviewReply reply = AnswerReviewBody("{\"request\":", clock);
+  EXPECT_EQ(reply.http_status, 400);
+  EXPECT_EQ(reply.body["message"], "the request body is not a JSON AdmissionReview");
+  reply = AnswerReviewBody(R"({"request":{"uid":""}})", clock);
+  EXPECT_EQ(reply.http_status, 400);
+  EXPECT_EQ(reply.body["message"], "the AdmissionReview has no request.uid");
+  // Too large without a uid to answer: 413 Status.
+  reply = AnswerReviewBody("[\"" + std::string(kMaxReviewBytes, 'x') + "\"]", clock);
+  EXPECT_EQ(reply.http_status, 413);
+  EXPECT_EQ(reply.body["reason"], "RequestEntityTooLarge");
+}
+
 }  // namespace
 }  // namespace kubesync::admission

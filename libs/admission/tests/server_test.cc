@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "kubesync/admission/audit.h"
 #include "kubesync/core/base64.h"
 #include "kubesync/core/testing/fake_clock.h"
 #include "kubesync/testsupport/process.h"
@@ -221,6 +224,92 @@ TEST_F(AuditWebhookServerTest, BadRequestsAreRefusedWithAStatus) {
     logged = logged || line.find("\"admission review malformed\"") != std::string::npos;
   }
   EXPECT_TRUE(logged);
+}
+
+// A review (as text: nlohmann would recurse to build it) whose object.spec and
+// oldObject.spec nest `depth` objects deep and differ at the bottom, so comparing them
+// walks the whole depth.
+std::string DeepUpdateReview(const std::string& uid, std::size_t depth) {
+  std::string open;
+  std::string close;
+  for (std::size_t i = 0; i < depth; ++i) {
+    open += "{\"a\":";
+    close += "}";
+  }
+  json review = LiveSyncReview(uid, "UPDATE", {{"spec", "@OBJECT@"}}, {{"spec", "@OLD@"}});
+  std::string text = review.dump();
+  text.replace(text.find("\"@OBJECT@\""), 10, open + "1" + close);
+  text.replace(text.find("\"@OLD@\""), 7, open + "2" + close);
+  return text;
+}
+
+TEST_F(AuditWebhookServerTest, DeeplyNestedObjectIsDeniedAndTheServerSurvives) {
+  // 200000 levels: far past what a recursive walk survives on a thread's 8 MiB stack.
+  const std::string body = DeepUpdateReview("uid-deep", 200'000);
+  const HttpReply reply = Call(Url("/mutate"), File("cert.pem"), &body);
+  ASSERT_EQ(reply.curl, CURLE_OK) << curl_easy_strerror(reply.curl);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json answer = json::parse(reply.body);
+  EXPECT_EQ(answer["apiVersion"], "admission.k8s.io/v1");
+  EXPECT_EQ(answer["kind"], "AdmissionReview");
+  EXPECT_EQ(answer["response"]["uid"], "uid-deep");
+  EXPECT_EQ(answer["response"]["allowed"], false);
+  EXPECT_EQ(answer["response"]["status"]["code"], 400);
+  EXPECT_EQ(answer["response"]["status"]["reason"], "BadRequest");
+  const std::string message = answer["response"]["status"]["message"].get<std::string>();
+  EXPECT_EQ(message.rfind("request.object.spec.a.a.a", 0), 0u) << message;
+  EXPECT_NE(message.find("nested more than " + std::to_string(kMaxReviewDepth) + " levels deep"),
+            std::string::npos)
+      << message;
+  EXPECT_FALSE(answer["response"].contains("patch"));
+  EXPECT_EQ(Call(Url("/healthz"), File("cert.pem")).status, 200);
+}
+
+TEST_F(AuditWebhookServerTest, OversizedReviewIsDeniedWith413) {
+  json object = {{"metadata", {{"name", "ls1"}}}, {"spec", {{"blob", std::string(kMaxReviewBytes, 'x')}}}};
+  const HttpReply reply = Post(LiveSyncReview("uid-big", "CREATE", object, nullptr));
+  ASSERT_EQ(reply.curl, CURLE_OK) << curl_easy_strerror(reply.curl);
+  ASSERT_EQ(reply.status, 200) << reply.body.substr(0, 200);
+  const json answer = json::parse(reply.body);
+  EXPECT_EQ(answer["response"]["uid"], "uid-big");
+  EXPECT_EQ(answer["response"]["allowed"], false);
+  EXPECT_EQ(answer["response"]["status"]["code"], 413);
+  EXPECT_EQ(answer["response"]["status"]["reason"], "RequestEntityTooLarge");
+  EXPECT_NE(answer["response"]["status"]["message"].get<std::string>().find(
+                "is larger than the limit of " + std::to_string(kMaxReviewBytes) + " bytes"),
+            std::string::npos)
+      << answer.dump();
+}
+
+// The listening sockets of /proc/net/tcp on `port`, as "ADDRESS" in the kernel's hex form
+// (0100007F is 127.0.0.1, 00000000 is 0.0.0.0).
+std::vector<std::string> ListeningAddresses(int port) {
+  std::vector<std::string> out;
+  std::istringstream lines(testsupport::ReadFile("/proc/net/tcp"));
+  std::string line;
+  char want[8];
+  std::snprintf(want, sizeof(want), "%04X", port);
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    if (state == "0A" && local.size() > 5 && local.substr(local.size() - 4) == want) {
+      out.push_back(local.substr(0, local.find(':')));
+    }
+  }
+  return out;
+}
+
+TEST_F(AuditWebhookServerTest, DefaultBindAddressIsLoopback) {
+  EXPECT_EQ(AuditWebhookOptions{}.bind_address, "127.0.0.1");
+  AuditWebhookServer other(clock_, log::Logger({.process_id = "controller"}, sink_));
+  AuditWebhookOptions options;
+  options.port = 0;
+  options.cert_file = File("cert.pem");
+  options.key_file = File("key.pem");
+  auto port = other.Start(options);
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  EXPECT_EQ(ListeningAddresses(*port), std::vector<std::string>{"0100007F"});
 }
 
 TEST_F(AuditWebhookServerTest, StopClosesThePortAndStartWorksAgain) {

@@ -42,6 +42,42 @@ std::string WatchEvent::ResourceVersion() const {
   return rv != md->end() && rv->is_string() ? rv->get<std::string>() : "";
 }
 
+std::optional<std::string> TooDeepPath(const nlohmann::json& value, std::size_t max_depth) {
+  if (!value.is_structured()) return std::nullopt;
+  struct Frame {
+    const nlohmann::json* node;
+    nlohmann::json::const_iterator next;
+    std::size_t index = 0;
+    std::string label;  // of the child being walked, for the path
+  };
+  std::vector<Frame> stack;
+  stack.push_back({&value, value.cbegin(), 0, ""});
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.node->cend()) {
+      stack.pop_back();
+      continue;
+    }
+    const nlohmann::json& child = *f.next;
+    const std::size_t index = f.index++;
+    std::string label = f.node->is_object() ? f.next.key().substr(0, 64) : "[" + std::to_string(index) + "]";
+    ++f.next;
+    if (!child.is_structured()) continue;
+    f.label = std::move(label);
+    if (stack.size() + 1 > max_depth) {
+      std::string path;
+      for (const Frame& frame : stack) {
+        if (!path.empty() && frame.label[0] != '[') path += '.';
+        path += frame.label;
+        if (path.size() > 1024) return path.substr(0, 1024) + "...";
+      }
+      return path;
+    }
+    stack.push_back({&child, child.cbegin(), 0, ""});
+  }
+  return std::nullopt;
+}
+
 Result<WatchEvent> ParseWatchEvent(std::string_view line) {
   nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
@@ -74,6 +110,10 @@ Result<WatchEvent> ParseWatchEvent(std::string_view line) {
     return InvalidArgumentError("watch event: missing object field \"object\"");
   }
   event.object = std::move(*object);
+  if (auto path = TooDeepPath(event.object, kMaxObjectDepth)) {
+    return InvalidArgumentError("watch event: object." + *path + ": nested more than " +
+                                std::to_string(kMaxObjectDepth) + " levels deep");
+  }
   if (event.type != WatchEventType::kError) {
     auto md = event.object.find("metadata");
     if (md == event.object.end() || !md->is_object()) {

@@ -7,6 +7,7 @@
 
 #include "kubesync/core/names.h"
 #include "kubesync/plan/parse.h"
+#include "limits.h"
 
 namespace kubesync::plan::internal {
 namespace {
@@ -198,6 +199,7 @@ bool ParsePatchOptions(const json& parent, std::string_view path, Diagnostics& d
 }
 
 std::optional<NameRegex> CompileNameRegex(const std::string& pattern, std::string_view path, Diagnostics& d) {
+  if (!CheckRegexSize(pattern, path, d)) return std::nullopt;  // limits.h
   RE2::Options options;
   options.set_log_errors(false);
   auto re = std::make_shared<const RE2>(pattern, options);

@@ -1,4 +1,5 @@
 #include "kubesync/plan/parse.h"
+#include "limits.h"
 #include "rule_parts.h"
 #include "shapes.h"
 
@@ -33,6 +34,7 @@ std::optional<Rule> ParseResource(const json& r, const std::string& at, Diagnost
   if (auto gv = ParseGroupVersion(r, at, d)) {
     rule.gvr.group = gv->group;
     rule.gvr.version = gv->version;
+    ok = CheckReplicableGroup(gv->group, at, d) && ok;
   } else {
     ok = false;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "diagnostics.h"
+#include "limits.h"
 #include "rule_parts.h"
 #include "shapes.h"
 
@@ -64,6 +65,7 @@ void ParseCustomResource(const json& cr, const ParseOptions& options, Plan& plan
   if (const json* meta = d.Object(cr, "metadata", "", true)) {
     plan.name = d.String(*meta, "name", "metadata", true).value_or("");
     plan.namespace_ = d.String(*meta, "namespace", "metadata", false).value_or("");
+    plan.allow_same_cluster = internal::ParseAllowSameCluster(*meta, d);
   }
   plan.operator_namespace = options.operator_namespace;
   const json* spec = d.Object(cr, "spec", "", true);
@@ -91,6 +93,8 @@ void ParseCustomResource(const json& cr, const ParseOptions& options, Plan& plan
   } else {
     internal::ParseSelectorsConfig(*config, "spec.config", plan, d);
   }
+  internal::CheckComponentLimits(plan, "spec.config.components", d);
+  internal::CheckClusterPair(plan, "spec.config.destinationName", d);
 }
 
 }  // namespace

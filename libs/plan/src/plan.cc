@@ -69,6 +69,7 @@ bool Plan::IsExcludedNamespaceName(std::string_view ns, std::string_view operato
 
 bool Plan::IsDefaultExcluded(const Gvr& gvr, std::string_view namespace_name,
                              std::string_view object_name) const {
+  if (gvr.group == "automation.astronetes.io") return true;  // kAutomationGroup (parse.h)
   if (IsNamespaceResource(gvr)) return IsExcludedNamespaceName(object_name, operator_namespace);
   if (IsExcludedNamespaceName(namespace_name, operator_namespace)) return true;
   if (gvr.group.empty() && gvr.resource == "configmaps" &&
@@ -94,6 +95,7 @@ const Rule* Plan::MatchingRule(const Gvr& gvr, std::string_view namespace_name, 
 std::vector<Gvr> Plan::Resources() const {
   std::vector<Gvr> out;
   for (const Rule& r : rules) {
+    if (r.gvr.group == "automation.astronetes.io") continue;  // never replicated
     if (std::find(out.begin(), out.end(), r.gvr) == out.end()) out.push_back(r.gvr);
   }
   return out;
@@ -106,6 +108,7 @@ bool Plan::Equivalent(const Plan& o) const {
   }
   return name == o.name && namespace_ == o.namespace_ && suspend == o.suspend &&
          source_cluster == o.source_cluster && destination_cluster == o.destination_cluster &&
+         allow_same_cluster == o.allow_same_cluster &&
          bucket == o.bucket && dry_run == o.dry_run &&
          force_namespace_creation == o.force_namespace_creation && resync_period == o.resync_period &&
          observability.enabled == o.observability.enabled &&

@@ -1,5 +1,6 @@
 // The normalized plan's own JSON form: what the controller writes for components.
 #include "kubesync/plan/parse.h"
+#include "limits.h"
 #include "rule_parts.h"
 
 namespace kubesync::plan {
@@ -66,13 +67,16 @@ Plan PlanFromJson(const json& j, Diagnostics& d) {
   d.CheckFields(j, "",
                 {"apiVersion", "kind", "name", "namespace", "plugin", "suspend", "sourceCluster",
                  "destinationCluster", "bucket", "dryRun", "forceNamespaceCreation", "resyncPeriod",
-                 "observability", "operatorNamespace", "components", "rules", "warnings"});
+                 "observability", "operatorNamespace", "components", "rules", "warnings",
+                 "allowSameCluster"});
   plan.name = d.String(j, "name", "", true).value_or("");
   plan.namespace_ = d.String(j, "namespace", "", false).value_or("");
   plan.plugin = d.String(j, "plugin", "", false).value_or("");
   plan.suspend = d.Bool(j, "suspend", "", false).value_or(false);
   plan.source_cluster = d.String(j, "sourceCluster", "", true).value_or("");
   plan.destination_cluster = d.String(j, "destinationCluster", "", true).value_or("");
+  plan.allow_same_cluster = d.Bool(j, "allowSameCluster", "", false).value_or(false);
+  CheckClusterPair(plan, "destinationCluster", d);
   if (auto b = d.String(j, "bucket", "", false)) plan.bucket = *b;
   plan.dry_run = d.Bool(j, "dryRun", "", false).value_or(false);
   plan.force_namespace_creation = d.Bool(j, "forceNamespaceCreation", "", false).value_or(false);
@@ -91,6 +95,7 @@ Plan PlanFromJson(const json& j, Diagnostics& d) {
         plan.components[name] = ParseComponent(*c, Join("components", name), d);
       }
     }
+    CheckComponentLimits(plan, "components", d);
   }
   if (const json* warnings = d.List(j, "warnings", "", false)) {
     for (std::size_t i = 0; i < warnings->size(); ++i) {
@@ -116,6 +121,7 @@ Plan PlanFromJson(const json& j, Diagnostics& d) {
       if (auto gv = ParseGroupVersion(r, at, d)) {
         rule.gvr.group = gv->group;
         rule.gvr.version = gv->version;
+        CheckReplicableGroup(gv->group, at, d);
       }
       if (auto res = d.String(r, "resource", at, true)) {
         ValidateResourceName(*res, Join(at, "resource"), d);
@@ -151,6 +157,7 @@ nlohmann::json ToJson(const Plan& plan) {
             {"resyncPeriod", FormatDuration(plan.resync_period)},
             {"operatorNamespace", plan.operator_namespace}};
   if (plan.bucket) j["bucket"] = *plan.bucket;
+  if (plan.allow_same_cluster) j["allowSameCluster"] = true;
   j["observability"] = {{"enabled", plan.observability.enabled}};
   if (plan.observability.interval.count() > 0) {
     j["observability"]["interval"] = FormatDuration(plan.observability.interval);

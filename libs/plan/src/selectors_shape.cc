@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "limits.h"
 #include "rule_parts.h"
 #include "shapes.h"
 
@@ -55,7 +56,8 @@ std::vector<Target> ParseTarget(const json& t, const std::string& at, Diagnostic
     return out;
   }
   d.CheckFields(t, at, {"group", "version", "resources"});
-  const auto gv = ParseGroupVersion(t, at, d);
+  auto gv = ParseGroupVersion(t, at, d);
+  if (gv && !CheckReplicableGroup(gv->group, at, d)) gv.reset();
   const std::string rpath = Join(at, "resources");
   if (const json* r = Find(t, "resources"); r != nullptr && r->is_string()) {
     d.Error(rpath, "must be a list of resources, e.g. [" + r->get<std::string>() + "]");

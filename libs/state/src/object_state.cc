@@ -20,9 +20,21 @@ local function le(a, b)
   if #a ~= #b then return #a < #b end
   return a <= b
 end
-local cur = redis.call('HMGET', KEYS[1], 'rv', 'hash', 'deleted')
 local mode, rv, uid, hash, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- A record this script did not write (another type of key, an rv that is not a uint64 in
+-- decimal) would make every event stale, or fail, forever: it is read as no record, and a
+-- commit replaces it.
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'hash' and kind ~= 'none' then
+  if mode == 'check' then return 'absent' end
+  redis.call('DEL', KEYS[1])
+end
+local cur = redis.call('HMGET', KEYS[1], 'rv', 'hash', 'deleted')
 local stored_rv, stored_hash, stored_deleted = cur[1], cur[2], cur[3]
+if stored_rv and (#stored_rv > 20 or not string.match(stored_rv, '^[0-9]+$')) then
+  if mode ~= 'check' then redis.call('DEL', KEYS[1]) end
+  stored_rv, stored_hash, stored_deleted = false, false, false
+end
 if stored_rv and le(rv, stored_rv) then return 'stale' end
 local unchanged
 if mode == 'delete' then

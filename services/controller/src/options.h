@@ -26,7 +26,7 @@ struct ControllerOptions {
   std::chrono::milliseconds probe_interval{30'000};
   int max_restarts = 0;  // per component replica in a row; 0 = forever
   // Audit admission webhook (AdmissionReview v1 over TLS); off when no certificate.
-  std::string webhook_bind = "0.0.0.0";
+  std::string webhook_bind = "127.0.0.1";  // in a pod behind a Service: --webhook-bind 0.0.0.0
   int webhook_port = 9443;
   std::string webhook_cert_file;
   std::string webhook_key_file;

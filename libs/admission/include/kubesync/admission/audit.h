@@ -14,6 +14,7 @@
 // that the API server passes on to the client (a webhook bug must not block users' writes).
 #pragma once
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -31,6 +32,15 @@ inline constexpr std::string_view kLastUpdateUsernameAnnotation = "audit.astrone
 inline constexpr std::string_view kAssetsGroup = "assets.astronetes.io";
 inline constexpr std::string_view kAutomationGroup = "automation.astronetes.io";
 
+// Bounds on an AdmissionReview body, checked by a streaming scan before any document is
+// built (a deeper document would overflow the stack of any recursive walk: comparing,
+// copying or printing it). The API server caps a request at 3 MiB and an object in etcd at
+// 1.5 MiB, and a review carries object and oldObject, so 8 MiB is never reached by a real
+// write. kubesync's own objects nest about 10 levels; the API server's own JSON decoder
+// stops at 10000 (kubernetes/kubernetes#83840), far past what a webhook needs.
+inline constexpr std::size_t kMaxReviewBytes = 8u << 20;
+inline constexpr std::size_t kMaxReviewDepth = 128;
+
 // Answers an admission.k8s.io/v1 AdmissionReview request with the AdmissionReview response:
 // same apiVersion (v1, or v1beta1 when asked in v1beta1), kind AdmissionReview, response.uid
 // = request.uid, allowed true, and when the object must be stamped a base64 JSONPatch
@@ -40,6 +50,26 @@ inline constexpr std::string_view kAutomationGroup = "automation.astronetes.io";
 // response then has an empty uid (the HTTP server answers 400 before calling this; see
 // RequestUid). Never throws.
 nlohmann::json Review(const nlohmann::json& admission_review, const Clock& clock);
+
+// What the webhook's HTTP endpoint answers for a request body (server.h calls this; the
+// fuzz target feeds it any bytes). Checks size and nesting with a streaming scan first,
+// then parses and calls Review():
+//   200 + AdmissionReview allowed true     a review it could read (Review above);
+//   200 + AdmissionReview allowed false    a review with a request.uid that is larger than
+//        with response.status {code,      kMaxReviewBytes (413, RequestEntityTooLarge) or
+//        reason, message}                 nests deeper than kMaxReviewDepth (400,
+//                                         BadRequest; the message names the path);
+//   400/413 + a v1 Status                 no AdmissionReview can be answered: not JSON, or
+//                                         no request.uid (the API server's failurePolicy
+//                                         then decides).
+// Never throws, never recurses deeper than kMaxReviewDepth whatever the body.
+struct ReviewReply {
+  int http_status = 200;
+  nlohmann::json body;  // AdmissionReview, or Status when http_status != 200
+  std::string refusal;  // why the review was denied or refused ("" when answered); for logs
+  std::string object;   // "namespace/name" of the request, when known; for logs
+};
+ReviewReply AnswerReviewBody(std::string_view body, const Clock& clock);
 
 // request.uid when it is a non-empty string.
 std::optional<std::string> RequestUid(const nlohmann::json& admission_review);

@@ -1,7 +1,9 @@
 // The HTTPS endpoint the API server calls for the audit mutating webhook (see audit.h):
 //   POST /mutate   body: AdmissionReview (application/json) -> 200 AdmissionReview response
-//                  400 when the body is not JSON or has no request.uid, 415 for another
-//                  content type, 413 past the body size limit
+//                  (allowed false with a status for a review past kMaxReviewBytes or
+//                  kMaxReviewDepth: see AnswerReviewBody), 400 when the body is not JSON
+//                  or has no request.uid, 415 for another content type, 413 past twice
+//                  kMaxReviewBytes
 //   GET  /healthz  -> 200 "ok" (liveness/readiness probes)
 // Served by cpp-httplib's SSLServer on its own threads; the API server only talks TLS to
 // webhooks, so there is no plain-HTTP mode.
@@ -17,7 +19,9 @@
 namespace kubesync::admission {
 
 struct AuditWebhookOptions {
-  std::string bind_address = "0.0.0.0";
+  // Loopback unless told otherwise: in a pod behind a Service, pass the pod address or
+  // "0.0.0.0" (the controller's --webhook-bind).
+  std::string bind_address = "127.0.0.1";
   int port = 9443;        // 0: any free port; Start() reports the one bound
   std::string cert_file;  // PEM certificate (chain) presented to the API server
   std::string key_file;   // PEM private key of that certificate, unencrypted

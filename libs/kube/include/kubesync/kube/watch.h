@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +27,17 @@ struct WatchEvent {
   std::string ResourceVersion() const;
 };
 
-// Parses one line (without its newline). kInvalidArgument names what is wrong.
+// The deepest nesting the API server's own JSON decoder accepts (kubernetes/kubernetes#83840):
+// a watch event whose object nests deeper cannot come from a real API server, and would
+// overflow the stack of any recursive walk (clean, hash, print) in the components.
+inline constexpr std::size_t kMaxObjectDepth = 10000;
+
+// The path ("spec.a[3].b") of the first container of `value` nested deeper than
+// `max_depth` (`value` itself is depth 1), or nullopt. Iterative: safe at any depth.
+std::optional<std::string> TooDeepPath(const nlohmann::json& value, std::size_t max_depth);
+
+// Parses one line (without its newline). kInvalidArgument names what is wrong, including
+// an object nested deeper than kMaxObjectDepth.
 Result<WatchEvent> ParseWatchEvent(std::string_view line);
 
 // Not thread-safe; one per stream.

@@ -47,6 +47,17 @@ inline constexpr std::string_view kAutomationApiVersion = "automation.astronetes
 inline constexpr std::string_view kPlanApiVersion = "kubesync.io/v1";
 inline constexpr std::string_view kPlanKind = "ReplicationPlan";
 
+// Limits of spec.config.components.<name> (issue 10): each replica is a process on the
+// controller's host and each concurrent task a thread of every replica, so a typo or a
+// hostile value must not fork-bomb the host. Larger values are field errors.
+inline constexpr int32_t kMaxComponentReplicas = 16;
+inline constexpr int32_t kMaxConcurrentTasks = 128;
+// spec.config.sourceName == destinationName makes kubesync write onto the objects it
+// reads (scaling the live workloads to 0 with the usual transformation); it is an error
+// unless the LiveSynchronization carries this annotation with the value "true". The plan
+// form keeps the permission as "allowSameCluster": true.
+inline constexpr std::string_view kAllowSameClusterAnnotation = "kubesync.io/allow-same-cluster";
+
 struct ParseOptions {
   // Namespace the operator runs in; copied to Plan::operator_namespace.
   std::string operator_namespace;

@@ -143,6 +143,8 @@ struct Plan {
   bool suspend = false;
   std::string source_cluster;  // KubernetesCluster names
   std::string destination_cluster;
+  // The two may be the same cluster (annotation kubesync.io/allow-same-cluster: "true").
+  bool allow_same_cluster = false;
   std::optional<std::string> bucket;  // Bucket name, when originals are kept
   bool dry_run = false;
   bool force_namespace_creation = false;
@@ -174,11 +176,14 @@ struct Plan {
   // namespaces whose name starts with "kube-" or "openshift", the operator's own namespace,
   // and the ConfigMaps "kube-root-ca.crt" and "openshift-service-ca.crt" (which every
   // cluster creates in every namespace). Covers objects in those namespaces and the
-  // Namespace objects themselves.
+  // Namespace objects themselves. Also every object of kubesync's own API group
+  // automation.astronetes.io (LiveSynchronizations, Tasks, TaskRuns...), which is never
+  // replicated: a validated plan has no rule for it, and this holds even for one that does.
   bool IsDefaultExcluded(const Gvr& gvr, std::string_view namespace_name, std::string_view object_name) const;
   static bool IsExcludedNamespaceName(std::string_view namespace_name, std::string_view operator_namespace);
 
   // Distinct gvrs of the rules, in first-appearance order: what the events listener watches.
+  // Never a gvr of the automation.astronetes.io group (see IsDefaultExcluded).
   std::vector<Gvr> Resources() const;
 
   // Same content, ignoring rule `source` paths, `plugin` and `warnings`: two shapes of one
