@@ -29,9 +29,6 @@ Status CheckDurable(const ConsumerOptions& o) {
   }
   if (o.filter_subject.empty()) return InvalidArgumentError("consumer: filter subject is required");
   if (o.ack_wait.count() <= 0) return InvalidArgumentError("consumer: ack_wait must be positive");
-  if (!o.backoff.empty() && o.max_deliver >= 0 && o.max_deliver <= static_cast<int64_t>(o.backoff.size())) {
-    return InvalidArgumentError("consumer: max_deliver must exceed the number of backoff delays");
-  }
   return OkStatus();
 }
 
@@ -152,13 +149,6 @@ Result<std::unique_ptr<PullConsumer>> Connection::Subscribe(const ConsumerOption
   cc.MaxAckPending = options.max_ack_pending;
   cc.FilterSubject = options.filter_subject.c_str();
   cc.ReplayPolicy = js_ReplayInstant;
-  std::vector<int64_t> backoff;
-  for (const auto& d : options.backoff) backoff.push_back(Nanos(d));
-  if (!backoff.empty()) {
-    cc.BackOff = backoff.data();
-    cc.BackOffLen = static_cast<int>(backoff.size());
-    cc.AckWait = backoff.front();  // what the server makes of it anyway
-  }
 
   jsErrCode jerr = static_cast<jsErrCode>(0);
   jsConsumerInfo* ci = nullptr;
@@ -182,11 +172,8 @@ Result<std::unique_ptr<PullConsumer>> Connection::Subscribe(const ConsumerOption
       return FailedPreconditionError("consumer " + options.stream + "/" + options.durable + " filters \"" +
                                      have_filter + "\", not \"" + options.filter_subject + "\"");
     }
-    const bool same_backoff =
-        have.BackOffLen == cc.BackOffLen &&
-        std::equal(backoff.begin(), backoff.end(), have.BackOff != nullptr ? have.BackOff : backoff.data());
     const bool differs = have.AckWait != cc.AckWait || have.MaxDeliver != cc.MaxDeliver ||
-                         have.MaxAckPending != cc.MaxAckPending || !same_backoff;
+                         have.MaxAckPending != cc.MaxAckPending;
     if (differs) {
       jsConsumerInfo_Destroy(ci);
       ci = nullptr;

@@ -7,8 +7,30 @@
 
 namespace kubesync::bus {
 
-StreamKeeper::StreamKeeper(Connection* connection, StreamOptions stream)
-    : connection_(connection), stream_(std::move(stream)) {}
+Status EnsureStreamAfterGrace(Connection* connection, const StreamOptions& stream, std::chrono::milliseconds grace,
+                              std::optional<std::chrono::steady_clock::time_point>* missing_since, bool* created) {
+  if (created != nullptr) *created = false;
+  KS_ASSIGN_OR_RETURN(const std::string name, StreamName(stream.id));
+  Result<StreamStats> stats = connection->GetStreamStats(name);
+  if (stats.ok()) {
+    missing_since->reset();
+    // Exists: bring its limits up to date (a no-op when they match).
+    return connection->EnsureStream(stream).status();
+  }
+  if (stats.status().code() != Code::kNotFound) return stats.status();
+  const auto now = std::chrono::steady_clock::now();
+  if (!missing_since->has_value()) *missing_since = now;
+  if (now - **missing_since < grace) {
+    return UnavailableError("stream " + name + " is missing; it is created again once its files are gone");
+  }
+  KS_RETURN_IF_ERROR(connection->EnsureStream(stream).status());
+  missing_since->reset();
+  if (created != nullptr) *created = true;
+  return OkStatus();
+}
+
+StreamKeeper::StreamKeeper(Connection* connection, StreamOptions stream, std::chrono::milliseconds recreate_grace)
+    : connection_(connection), stream_(std::move(stream)), recreate_grace_(recreate_grace) {}
 
 Result<bool> StreamKeeper::Check() {
   KS_ASSIGN_OR_RETURN(const std::string name, StreamName(stream_.id));
@@ -16,28 +38,30 @@ Result<bool> StreamKeeper::Check() {
   bool created_here = false;
   if (!stats.ok()) {
     if (stats.status().code() != Code::kNotFound) return stats.status();
-    KS_RETURN_IF_ERROR(connection_->EnsureStream(stream_).status());
-    created_here = true;
+    KS_RETURN_IF_ERROR(EnsureStreamAfterGrace(connection_, stream_, recreate_grace_, &missing_since_, &created_here));
     stats = connection_->GetStreamStats(name);
     if (!stats.ok()) return stats.status();
   }
+  missing_since_.reset();
   const bool replaced = seen_created_ != 0 && stats->created_unix_nanos != seen_created_;
   seen_created_ = stats->created_unix_nanos;
   return replaced || created_here;
 }
 
 RecoveringConsumer::RecoveringConsumer(Connection* connection, StreamOptions stream, ConsumerOptions consumer,
-                                       std::chrono::milliseconds verify_every)
+                                       std::chrono::milliseconds verify_every,
+                                       std::chrono::milliseconds recreate_grace)
     : connection_(connection),
       stream_(std::move(stream)),
       consumer_(std::move(consumer)),
-      verify_every_(verify_every) {}
+      verify_every_(verify_every),
+      recreate_grace_(recreate_grace) {}
 
 RecoveringConsumer::~RecoveringConsumer() = default;
 
 Status RecoveringConsumer::Bind() {
   // The stream first: a consumer cannot be created in a stream that is gone.
-  KS_RETURN_IF_ERROR(connection_->EnsureStream(stream_).status());
+  KS_RETURN_IF_ERROR(EnsureStreamAfterGrace(connection_, stream_, recreate_grace_, &missing_since_));
   KS_ASSIGN_OR_RETURN(bound_, connection_->Subscribe(consumer_));
   if (lost_) {
     ++recreated_;
@@ -64,7 +88,7 @@ Result<std::vector<Message>> RecoveringConsumer::Fetch(int batch, std::chrono::m
     // Whatever the fetch said (cnats reports a deleted consumer in several ways), ask the
     // server whether the consumer is still there.
     if (Verify().ok()) return fetched.status();
-    KS_RETURN_IF_ERROR(Bind());  // gone: create it again now; the next call fetches
+    KS_RETURN_IF_ERROR(Bind());  // gone: create it again (after the grace); the next call fetches
     return std::vector<Message>();
   }
   if (fetched->empty() && std::chrono::steady_clock::now() - last_verified_ >= verify_every_) {

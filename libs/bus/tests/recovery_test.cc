@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <atomic>
 #include <thread>
 
 #include "kubesync/bus/jetstream.h"
@@ -65,9 +66,9 @@ TEST(MessageSizeTest, OverTheServersMaxPayloadIsRefusedBeforeSending) {
   ASSERT_NE(conn, nullptr);
   EXPECT_EQ(conn->MaxPayload(), 64 << 10);
   StreamOptions so;
-  so.id = "ns.small";
-  so.max_msg_size = 64 << 10;
-  ASSERT_TRUE(conn->EnsureStream(so).ok());
+  so.id = "ns.small";  // the stream's own limit (8 MiB) is above the server's
+  auto ensured = conn->EnsureStream(so);
+  ASSERT_TRUE(ensured.ok()) << ensured.status().ToString();
   const std::string subject = *EventsSubject("ns.small");
   const std::string big(100 << 10, 'x');
   auto refused = conn->Publish(subject, big, "id-1");
@@ -167,8 +168,30 @@ TEST_F(LostStateTest, ConsumerDeletedAloneIsCreatedAgainAndRedelivers) {
   EXPECT_EQ(consumer.recreated(), 1);
 }
 
+TEST_F(LostStateTest, StreamKeeperWaitsBeforeCreatingAStreamAgain) {
+  StreamKeeper keeper(conn_.get(), stream_);  // the default grace
+  ASSERT_TRUE(conn_->EnsureStream(stream_).ok());
+  EXPECT_FALSE(*keeper.Check());
+  ASSERT_TRUE(conn_->DeleteStream(name_).ok());
+  auto at_once = keeper.Check();
+  ASSERT_FALSE(at_once.ok());
+  EXPECT_EQ(at_once.status().code(), Code::kUnavailable);
+  EXPECT_EQ(at_once.status().message(),
+            "stream " + name_ + " is missing; it is created again once its files are gone");
+  EXPECT_FALSE(conn_->GetStreamStats(name_).ok());
+  Result<bool> later = false;
+  ASSERT_TRUE(testsupport::WaitFor(
+      [&] {
+        later = keeper.Check();
+        return later.ok();
+      },
+      milliseconds(10'000)));
+  EXPECT_TRUE(*later);
+  ASSERT_TRUE(conn_->Publish(subject_, "after", "").ok());
+}
+
 TEST_F(LostStateTest, StreamKeeperSeesAStreamCreatedAgain) {
-  StreamKeeper keeper(conn_.get(), stream_);
+  StreamKeeper keeper(conn_.get(), stream_, milliseconds(0));
   ASSERT_TRUE(conn_->EnsureStream(stream_).ok());
   auto first = keeper.Check();
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -193,7 +216,8 @@ TEST_F(LostStateTest, StreamKeeperSeesAStreamCreatedAgain) {
 TEST_F(LostStateTest, ServerRestartedWithoutItsStoreIsRepaired) {
   StreamKeeper keeper(conn_.get(), stream_);
   RecoveringConsumer consumer(conn_.get(), stream_, Consumer(), milliseconds(500));
-  ASSERT_TRUE(keeper.Check().ok());  // creates the stream
+  ASSERT_TRUE(conn_->EnsureStream(stream_).ok());
+  ASSERT_TRUE(keeper.Check().ok());
   ASSERT_TRUE(conn_->Publish(subject_, "m1", "").ok());
   ASSERT_EQ(FetchN(consumer, 1).size(), 1u);
 
@@ -213,6 +237,30 @@ TEST_F(LostStateTest, ServerRestartedWithoutItsStoreIsRepaired) {
   auto got = FetchN(consumer, 1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].data(), "m2");
+}
+
+}  // namespace
+}  // namespace kubesync::bus
+
+
+namespace kubesync::bus {
+namespace {
+
+// A bounded consumer still honours every Nak delay (a JetStream BackOff list would not:
+// nats-server 2.9 replaces Nak delays after the first by the list's).
+TEST_F(LostStateTest, BoundedConsumerHonoursNakDelays) {
+  ASSERT_TRUE(conn_->EnsureStream(stream_).ok());
+  ConsumerOptions options = Consumer();
+  options.ack_wait = milliseconds(15'000);
+  options.max_deliver = 100;
+  RecoveringConsumer consumer(conn_.get(), stream_, options);
+  ASSERT_TRUE(conn_->Publish(subject_, "m", "").ok());
+  for (uint64_t round = 1; round <= 4; ++round) {
+    auto got = FetchN(consumer, 1, milliseconds(5000));
+    ASSERT_EQ(got.size(), 1u) << "round " << round;
+    EXPECT_EQ(got[0].delivery_count(), round);
+    ASSERT_TRUE(got[0].Nak(milliseconds(250) * round).ok());
+  }
 }
 
 }  // namespace

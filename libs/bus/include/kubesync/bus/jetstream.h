@@ -92,10 +92,8 @@ struct ConsumerOptions {
   std::chrono::milliseconds ack_wait{30'000};
   int64_t max_deliver = -1;        // -1: unlimited redeliveries
   int64_t max_ack_pending = 1000;  // in-flight unacked messages across all replicas
-  // Delays of the redeliveries after an AckWait expiry (a replica that died or hangs),
-  // one per delivery, the last repeating; empty: every AckWait. The server then uses
-  // backoff[0] as the AckWait, and needs max_deliver > backoff.size() (or -1).
-  std::vector<std::chrono::milliseconds> backoff;
+  // No JetStream BackOff list: nats-server 2.9 then replaces the delay of every Nak after
+  // the first by the list's, which would stall messages a worker gives back on purpose.
 };
 
 struct StreamStats {

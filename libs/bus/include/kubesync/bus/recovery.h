@@ -10,12 +10,18 @@
 //                       consumer or its stream is gone, creates both again and binds to
 //                       the new consumer, which delivers whatever the stream holds.
 //
+// A stream found missing is created again only once it has been missing for a grace
+// period (2 s): nats-server 2.9 removes a deleted stream's files in the background, and a
+// stream created again at once under the same name can lose its files to that removal
+// (its publishes then fail for good with "error opening msg block file").
+//
 // Not thread-safe: one object per thread. The Connection must outlive them.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kubesync/bus/jetstream.h"
@@ -23,29 +29,42 @@
 
 namespace kubesync::bus {
 
+inline constexpr std::chrono::milliseconds kRecreateGrace{2000};
+
 class StreamKeeper {
  public:
-  StreamKeeper(Connection* connection, StreamOptions stream);
+  StreamKeeper(Connection* connection, StreamOptions stream,
+               std::chrono::milliseconds recreate_grace = kRecreateGrace);
 
   // Looks at the stream and creates it when it is missing. True when the stream is not the
   // one the previous call saw (deleted and created again, by this call or by another
   // component): messages published before may be lost. The first call only remembers it
   // (false, unless it had to create the stream). Errors: kUnavailable/kDeadlineExceeded
-  // while NATS is away (retry later), or EnsureStream's errors.
+  // while NATS is away or the stream is missing but within its grace period (call again
+  // later), or EnsureStream's errors.
   Result<bool> Check();
 
  private:
   Connection* connection_;
   StreamOptions stream_;
+  std::chrono::milliseconds recreate_grace_;
   int64_t seen_created_ = 0;  // creation time of the stream last seen; 0: none yet
+  std::optional<std::chrono::steady_clock::time_point> missing_since_;
 };
+
+// OK when the stream exists or was created now; kUnavailable while it has been missing
+// for less than `grace` (since `*missing_since`, which this sets and clears).
+Status EnsureStreamAfterGrace(Connection* connection, const StreamOptions& stream, std::chrono::milliseconds grace,
+                              std::optional<std::chrono::steady_clock::time_point>* missing_since,
+                              bool* created = nullptr);
 
 class RecoveringConsumer {
  public:
   // `verify_every`: while fetches come back empty, how often to ask the server whether the
   // consumer still exists (a fetch from a deleted consumer may just time out).
   RecoveringConsumer(Connection* connection, StreamOptions stream, ConsumerOptions consumer,
-                     std::chrono::milliseconds verify_every = std::chrono::seconds(10));
+                     std::chrono::milliseconds verify_every = std::chrono::seconds(10),
+                     std::chrono::milliseconds recreate_grace = kRecreateGrace);
   ~RecoveringConsumer();
   RecoveringConsumer(const RecoveringConsumer&) = delete;
   RecoveringConsumer& operator=(const RecoveringConsumer&) = delete;
@@ -70,6 +89,8 @@ class RecoveringConsumer {
   StreamOptions stream_;
   ConsumerOptions consumer_;
   std::chrono::milliseconds verify_every_;
+  std::chrono::milliseconds recreate_grace_;
+  std::optional<std::chrono::steady_clock::time_point> missing_since_;
   std::unique_ptr<PullConsumer> bound_;
   bool lost_ = false;  // the consumer was found gone: the next Bind recreates it
   int64_t recreated_ = 0;
