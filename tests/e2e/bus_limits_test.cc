@@ -58,7 +58,8 @@ TEST_F(BusTest, ConfigMapOfOnePointFourMiBReplicates) {
   EXPECT_TRUE(p().WaitForDestination(
       ConfigMapRef("app", "big"), [&](const json& cm) { return cm["binaryData"] == big["binaryData"]; },
       seconds(30)));
-  E2E_ASSERT_OK(Modify(src(), ConfigMapRef("app", "big"), [](json& cm) { cm["metadata"]["labels"]["v"] = "2"; }));
+  E2E_ASSERT_OK(
+      Modify(src(), ConfigMapRef("app", "big"), [](json& cm) { cm["metadata"]["labels"]["v"] = "2"; }));
   DiffReport diff;
   EXPECT_TRUE(p().WaitForConvergence(seconds(30), &diff)) << diff.ToString();
   EXPECT_EQ(ProblemCount(), 0);
@@ -72,9 +73,11 @@ TEST_F(BusTest, ObjectOverTheServersLimitIsReportedAndTheRestFlows) {
   // Changes after the big one, of the same resource, still arrive.
   for (int i = 0; i < 10; ++i) {
     const std::string name = "cm-" + std::to_string(i);
-    E2E_ASSERT_OK(Upsert(src(), ConfigMapRef("app"), ConfigMapObject("app", name, {{"i", name}}, {{"dr", "on"}})));
+    E2E_ASSERT_OK(
+        Upsert(src(), ConfigMapRef("app"), ConfigMapObject("app", name, {{"i", name}}, {{"dr", "on"}})));
   }
-  EXPECT_TRUE(p().WaitForDestination(ConfigMapRef("app", "cm-9"), [](const json&) { return true; }, seconds(30)));
+  EXPECT_TRUE(p().WaitForDestination(
+      ConfigMapRef("app", "cm-9"), [](const json&) { return true; }, seconds(30)));
   ASSERT_TRUE(testsupport::WaitFor([&] { return ProblemCount() == 1; }, seconds(20)));
   auto problem = Problems().Get(p().id(), "/configmaps/app/big");
   ASSERT_TRUE(problem.ok() && problem->has_value()) << problem.status().ToString();
@@ -105,7 +108,9 @@ std::string NoForcePlan(const std::string& name) {
   return "apiVersion: automation.astronetes.io/v1alpha1\n"
          "kind: LiveSynchronization\n"
          "metadata:\n"
-         "  name: " + name + "\n"
+         "  name: " +
+         name +
+         "\n"
          "  namespace: dr-config\n"
          "spec:\n"
          "  plugin: kubernetes-objects-to-kubernetes\n"
@@ -133,15 +138,17 @@ TEST_F(BusTest, PoisonMessagesAreParkedAndThePartitionFlows) {
   E2E_ASSERT_OK(EnsureNamespace(dst(), "app"));
   for (int i = 0; i < 40; ++i) {
     const std::string name = "g-" + std::to_string(i);
-    E2E_ASSERT_OK(Upsert(src(), ConfigMapRef("ghost"), ConfigMapObject("ghost", name, {{"i", name}}, {{"dr", "on"}})));
+    E2E_ASSERT_OK(
+        Upsert(src(), ConfigMapRef("ghost"), ConfigMapObject("ghost", name, {{"i", name}}, {{"dr", "on"}})));
   }
   for (int i = 0; i < 5; ++i) {
     const std::string name = "a-" + std::to_string(i);
-    E2E_ASSERT_OK(Upsert(src(), ConfigMapRef("app"), ConfigMapObject("app", name, {{"i", name}}, {{"dr", "on"}})));
+    E2E_ASSERT_OK(
+        Upsert(src(), ConfigMapRef("app"), ConfigMapObject("app", name, {{"i", name}}, {{"dr", "on"}})));
   }
   for (int i = 0; i < 5; ++i) {
-    EXPECT_TRUE(p().WaitForDestination(ConfigMapRef("app", "a-" + std::to_string(i)),
-                                       [](const json&) { return true; }, seconds(60)))
+    EXPECT_TRUE(p().WaitForDestination(
+        ConfigMapRef("app", "a-" + std::to_string(i)), [](const json&) { return true; }, seconds(60)))
         << "a-" << i << " stuck behind the poison messages";
   }
   ASSERT_TRUE(testsupport::WaitFor([&] { return ProblemCount() == 40; }, seconds(30))) << ProblemCount();
@@ -164,8 +171,8 @@ TEST_F(BusTest, PoisonMessagesAreParkedAndThePartitionFlows) {
   E2E_ASSERT_OK(Modify(src(), ConfigMapRef("ghost", "g-7"), [](json& cm) { cm["data"]["v"] = "2"; }));
   json last;
   EXPECT_TRUE(p().WaitForDestination(
-      ConfigMapRef("ghost", "g-7"), [](const json& cm) { return cm["data"].value("v", "") == "2"; }, seconds(30),
-      &last))
+      ConfigMapRef("ghost", "g-7"), [](const json& cm) { return cm["data"].value("v", "") == "2"; },
+      seconds(30), &last))
       << last.dump();
   EXPECT_TRUE(testsupport::WaitFor([&] { return ProblemCount() == 39; }, seconds(10))) << ProblemCount();
 }
@@ -218,14 +225,17 @@ TEST_F(BusTest, StreamDeletedDuringARunIsCreatedAgainAndTheSetConverges) {
   DiffReport diff;
   ASSERT_TRUE(p().WaitForConvergence(seconds(30), &diff)) << diff.ToString();
   // `nats stream rm`, through the JetStream API.
-  ChurnAndConverge(p(), [&] {
-    auto conn = Nats();
-    ASSERT_NE(conn, nullptr);
-    E2E_ASSERT_OK(conn->DeleteStream(*bus::StreamName(p().id())));
-  }, 30);
+  ChurnAndConverge(
+      p(),
+      [&] {
+        auto conn = Nats();
+        ASSERT_NE(conn, nullptr);
+        E2E_ASSERT_OK(conn->DeleteStream(*bus::StreamName(p().id())));
+      },
+      30);
   bool relisted = false;
-  for (const json& line :
-       LogLines(p().Logs(Component::kEventsListener), "nats stream was created again, listing every resource again")) {
+  for (const json& line : LogLines(p().Logs(Component::kEventsListener),
+                                   "nats stream was created again, listing every resource again")) {
     relisted = relisted || line["level"] == "warn";
   }
   EXPECT_TRUE(relisted);
@@ -240,11 +250,14 @@ TEST_F(BusTest, NatsRestartedWithoutItsStoreConverges) {
   }
   DiffReport diff;
   ASSERT_TRUE(p().WaitForConvergence(seconds(30), &diff)) << diff.ToString();
-  ChurnAndConverge(p(), [&] {
-    p().nats().Kill();
-    p().nats().WipeStore();
-    E2E_ASSERT_OK(p().nats().StartAgain());
-  }, 30);
+  ChurnAndConverge(
+      p(),
+      [&] {
+        p().nats().Kill();
+        p().nats().WipeStore();
+        E2E_ASSERT_OK(p().nats().StartAgain());
+      },
+      30);
 }
 
 }  // namespace

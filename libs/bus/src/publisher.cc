@@ -80,7 +80,8 @@ Status AsyncPublisher::Init(natsConnection* nc, int window, std::chrono::millise
 Status AsyncPublisher::Publish(std::string_view subject, std::string_view data, std::string_view msg_id) {
   const std::string subj(subject);
   const std::string id(msg_id);
-  if (const int64_t max = natsConnection_GetMaxPayload(nc_); max > 0 && internal::WireSize(data, msg_id) > max) {
+  if (const int64_t max = natsConnection_GetMaxPayload(nc_);
+      max > 0 && internal::WireSize(data, msg_id) > max) {
     return internal::TooLargeError("async publish to " + subj, internal::WireSize(data, msg_id), max,
                                    "the server's max_payload");
   }

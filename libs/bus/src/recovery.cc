@@ -7,8 +7,10 @@
 
 namespace kubesync::bus {
 
-Status EnsureStreamAfterGrace(Connection* connection, const StreamOptions& stream, std::chrono::milliseconds grace,
-                              std::optional<std::chrono::steady_clock::time_point>* missing_since, bool* created) {
+Status EnsureStreamAfterGrace(Connection* connection, const StreamOptions& stream,
+                              std::chrono::milliseconds grace,
+                              std::optional<std::chrono::steady_clock::time_point>* missing_since,
+                              bool* created) {
   if (created != nullptr) *created = false;
   KS_ASSIGN_OR_RETURN(const std::string name, StreamName(stream.id));
   Result<StreamStats> stats = connection->GetStreamStats(name);
@@ -29,7 +31,8 @@ Status EnsureStreamAfterGrace(Connection* connection, const StreamOptions& strea
   return OkStatus();
 }
 
-StreamKeeper::StreamKeeper(Connection* connection, StreamOptions stream, std::chrono::milliseconds recreate_grace)
+StreamKeeper::StreamKeeper(Connection* connection, StreamOptions stream,
+                           std::chrono::milliseconds recreate_grace)
     : connection_(connection), stream_(std::move(stream)), recreate_grace_(recreate_grace) {}
 
 Result<bool> StreamKeeper::Check() {
@@ -38,7 +41,8 @@ Result<bool> StreamKeeper::Check() {
   bool created_here = false;
   if (!stats.ok()) {
     if (stats.status().code() != Code::kNotFound) return stats.status();
-    KS_RETURN_IF_ERROR(EnsureStreamAfterGrace(connection_, stream_, recreate_grace_, &missing_since_, &created_here));
+    KS_RETURN_IF_ERROR(
+        EnsureStreamAfterGrace(connection_, stream_, recreate_grace_, &missing_since_, &created_here));
     stats = connection_->GetStreamStats(name);
     if (!stats.ok()) return stats.status();
   }

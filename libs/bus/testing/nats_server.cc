@@ -23,8 +23,8 @@ Status NatsServer::StartAgain() {
   const std::filesystem::path conf = dir_.path() / "nats.conf";
   testsupport::WriteFile(conf, "max_payload: " + std::to_string(options_.max_payload) + "\n");
   testsupport::ProcessOptions opts;
-  opts.argv = {"nats-server", "-c", conf.string(), "-js", "-a", "127.0.0.1", "-p", std::to_string(port_),
-               "-sd",         store_dir_.string()};
+  opts.argv = {"nats-server", "-c", conf.string(),         "-js", "-a",
+               "127.0.0.1",   "-p", std::to_string(port_), "-sd", store_dir_.string()};
   const std::string log = "nats-" + std::to_string(++starts_) + ".log";
   // nats-server enables JetStream (and recovers its store) before it accepts clients.
   KS_ASSIGN_OR_RETURN(testsupport::Process p, testsupport::StartServer(std::move(opts), port_, dir_.path() / log));

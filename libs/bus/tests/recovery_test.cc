@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <string>
 #include <atomic>
+#include <string>
 #include <thread>
 
 #include "kubesync/bus/jetstream.h"
@@ -29,7 +29,8 @@ std::unique_ptr<Connection> MustConnect(const testing::NatsServer& server) {
   return conn.ok() ? std::move(*conn) : nullptr;
 }
 
-std::vector<Message> FetchN(RecoveringConsumer& c, size_t want, milliseconds deadline = milliseconds(15'000)) {
+std::vector<Message> FetchN(RecoveringConsumer& c, size_t want,
+                            milliseconds deadline = milliseconds(15'000)) {
   std::vector<Message> got;
   const auto end = std::chrono::steady_clock::now() + deadline;
   while (got.size() < want && std::chrono::steady_clock::now() < end) {
@@ -75,9 +76,9 @@ TEST(MessageSizeTest, OverTheServersMaxPayloadIsRefusedBeforeSending) {
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(IsMessageTooLarge(refused.status())) << refused.status().ToString();
   EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(refused.status().message(), "publish to " + subject + ": message of " +
-                                            std::to_string(100 * 1024 + 10 + 13 + 4 + 4) +
-                                            " bytes exceeds the limit of 65536 bytes (the server's max_payload)");
+  EXPECT_EQ(refused.status().message(),
+            "publish to " + subject + ": message of " + std::to_string(100 * 1024 + 10 + 13 + 4 + 4) +
+                " bytes exceeds the limit of 65536 bytes (the server's max_payload)");
   auto async = conn->NewAsyncPublisher();
   ASSERT_TRUE(async.ok());
   Status queued = (*async)->Publish(subject, big, "id-2");
@@ -241,7 +242,6 @@ TEST_F(LostStateTest, ServerRestartedWithoutItsStoreIsRepaired) {
 
 }  // namespace
 }  // namespace kubesync::bus
-
 
 namespace kubesync::bus {
 namespace {

@@ -36,15 +36,13 @@ Status ProcessRuntime::Init() {
     // with nats-server's default of 1 MiB, objects Kubernetes accepts could not be published.
     const fs::path conf = work_dir_ / "nats.conf";
     if (!(std::ofstream(conf) << "max_payload: 8388608\n")) return InternalError("write " + conf.string());
-    KS_ASSIGN_OR_RETURN(
-        int port,
-        StartServer({"nats-server",
-                     options_.nats_server,
-                     "nats",
-                     {"-c", conf.string(), "-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{data}", "-n",
-                      "kubesync-embedded"},
-                     "",
-                     "INFO "}));
+    KS_ASSIGN_OR_RETURN(int port, StartServer({"nats-server",
+                                               options_.nats_server,
+                                               "nats",
+                                               {"-c", conf.string(), "-a", "127.0.0.1", "-p", "{port}", "-js",
+                                                "-sd", "{data}", "-n", "kubesync-embedded"},
+                                               "",
+                                               "INFO "}));
     nats_url_ = "nats://127.0.0.1:" + std::to_string(port);
   }
   redis_url_ = options_.redis_url;

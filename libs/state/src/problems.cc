@@ -62,8 +62,8 @@ Result<Problem> Parse(std::string object_key, const std::string& value) {
   const std::string rv = entry.value("resourceVersion", "");
   const auto [end, ec] = std::from_chars(rv.data(), rv.data() + rv.size(), p.rv);
   if (ec != std::errc() || end != rv.data() + rv.size()) {
-    return Status(Code::kDataLoss, "state: problem entry of " + p.object_key + " has resourceVersion \"" + rv +
-                                       "\", not a number");
+    return Status(Code::kDataLoss, "state: problem entry of " + p.object_key + " has resourceVersion \"" +
+                                       rv + "\", not a number");
   }
   p.reason = entry.value("reason", "");
   p.component = entry.value("component", "");
@@ -97,9 +97,9 @@ Status ProblemStore::Report(std::string_view id, const Problem& problem) {
                 {"at", now}};
   // Invalid UTF-8 in an error message must not make the entry unwritable.
   const std::string value = entry.dump(-1, ' ', false, json::error_handler_t::replace);
-  KS_ASSIGN_OR_RETURN(RedisReply reply,
-                      redis_->Eval(ReportScript(), {key}, {problem.object_key, std::to_string(problem.rv), value},
-                                   RedisClient::Retry::kOnce));
+  KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Eval(ReportScript(), {key},
+                                                     {problem.object_key, std::to_string(problem.rv), value},
+                                                     RedisClient::Retry::kOnce));
   (void)reply;
   return OkStatus();
 }
@@ -115,9 +115,9 @@ Result<std::optional<Problem>> ProblemStore::Get(std::string_view id, std::strin
 
 Result<bool> ProblemStore::Resolve(std::string_view id, std::string_view object_key, uint64_t rv) {
   KS_ASSIGN_OR_RETURN(const std::string key, Key(id));
-  KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Eval(ResolveScript(), {key},
-                                                     {std::string(object_key), std::to_string(rv)},
-                                                     RedisClient::Retry::kOnce));
+  KS_ASSIGN_OR_RETURN(RedisReply reply,
+                      redis_->Eval(ResolveScript(), {key}, {std::string(object_key), std::to_string(rv)},
+                                   RedisClient::Retry::kOnce));
   return reply.integer > 0;
 }
 

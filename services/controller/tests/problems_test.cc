@@ -17,12 +17,14 @@ TEST(ProblemsMessageTest, NamesTheObjectsAndTheirReasons) {
             "3 objects are not replicated: /configmaps/app/big at resourceVersion 12 (MessageTooLarge, "
             "eventslistener: " +
                 std::string(200, 'x') +
-                "...); /configmaps/app/z at resourceVersion 7 (DeliveryLimit, synchronizer: UNAVAILABLE: 500); ...");
+                "...); /configmaps/app/z at resourceVersion 7 (DeliveryLimit, synchronizer: UNAVAILABLE: "
+                "500); ...");
   summary.count = 1;
   summary.examples.resize(1);
-  EXPECT_EQ(ProblemsMessage(summary),
-            "1 object is not replicated: /configmaps/app/z at resourceVersion 7 (DeliveryLimit, synchronizer: "
-            "UNAVAILABLE: 500)");
+  EXPECT_EQ(
+      ProblemsMessage(summary),
+      "1 object is not replicated: /configmaps/app/z at resourceVersion 7 (DeliveryLimit, synchronizer: "
+      "UNAVAILABLE: 500)");
 }
 
 }  // namespace

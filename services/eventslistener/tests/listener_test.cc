@@ -336,7 +336,8 @@ TEST_F(ListenerTest, ObjectTooLargeForTheBusIsReportedAndTheRestFlows) {
   PublishFn publish = [record](std::string_view subject, std::string_view data, std::string_view msg_id) {
     auto event = proto::Decode(data);
     if (event.ok() && event->name == "big") {
-      Status refused = InvalidArgumentError("publish: message of 2000000 bytes exceeds the limit of 1048576 bytes");
+      Status refused =
+          InvalidArgumentError("publish: message of 2000000 bytes exceeds the limit of 1048576 bytes");
       refused.WithHttp(0, std::string(bus::kReasonMessageTooLarge));
       return refused;
     }
@@ -363,7 +364,8 @@ TEST_F(ListenerTest, ObjectTooLargeForTheBusIsReportedAndTheRestFlows) {
   {
     std::lock_guard<std::mutex> lock(mu);
     ASSERT_EQ(reported.size(), 1u);
-    EXPECT_EQ(reported[0], "/configmaps/shop/big publish: message of 2000000 bytes exceeds the limit of 1048576 bytes");
+    EXPECT_EQ(reported[0],
+              "/configmaps/shop/big publish: message of 2000000 bytes exceeds the limit of 1048576 bytes");
   }
   listener.Stop();
   bool logged = false;
@@ -383,7 +385,8 @@ TEST_F(ListenerTest, LostStreamBringsAFullRelist) {
   config.id = "dr.live";
   config.events_subject = "kubesync.dr.live.events";
   config.stream_check_period = std::chrono::milliseconds(20);
-  EventsListener listener(client_, plan, config, recorder_.Fn(), logger_, json{{"name", "s"}, {"namespace", "dr"}});
+  EventsListener listener(client_, plan, config, recorder_.Fn(), logger_,
+                          json{{"name", "s"}, {"namespace", "dr"}});
   std::atomic<int> checks{0};
   std::atomic<bool> lose{false};
   listener.SetStreamCheck([&]() -> Result<bool> {

@@ -84,7 +84,8 @@ Status RunProcessor(service::ServiceContext& ctx, service::ShutdownSignal& shutd
   std::vector<std::unique_ptr<bus::AsyncPublisher>> publishers;
   for (int i = 0; i < workers; ++i) {
     // Binds on its first fetch, and creates the consumer (and the stream) again if lost.
-    consumers.push_back(std::make_unique<bus::RecoveringConsumer>(nats->get(), stream_options, consumer_options));
+    consumers.push_back(
+        std::make_unique<bus::RecoveringConsumer>(nats->get(), stream_options, consumer_options));
     Result<std::unique_ptr<bus::AsyncPublisher>> publisher = (*nats)->NewAsyncPublisher();
     if (!publisher.ok()) {
       return service::StartFailure(logger, "error subscribing to events", publisher.status());
@@ -94,9 +95,9 @@ Status RunProcessor(service::ServiceContext& ctx, service::ShutdownSignal& shutd
   state::ProblemStore problems(redis->get());
   ReportFn report = [&problems, id](const proto::Event& event, std::string_view reason, const Status& error,
                                     uint64_t deliveries) {
-    return problems.Report(id, state::Problem{proto::ObjectKey(event), event.uid, event.resource_version_number,
-                                              std::string(reason), "processor", error.message(),
-                                              static_cast<int64_t>(deliveries), 0});
+    return problems.Report(id, state::Problem{proto::ObjectKey(event), event.uid,
+                                              event.resource_version_number, std::string(reason), "processor",
+                                              error.message(), static_cast<int64_t>(deliveries), 0});
   };
 
   // Namespace labels decide scope; do not judge objects before the informer has listed.

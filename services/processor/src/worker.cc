@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kubesync/service/log_fields.h"
@@ -47,7 +47,7 @@ void RunWorker(Processor& processor, bus::RecoveringConsumer& consumer, bus::Asy
     std::vector<bus::Message>& messages = *fetched;
     std::vector<Outcome> outcome(messages.size(), Outcome::kAck);
     std::map<std::string, std::vector<size_t>> by_msg_id;  // sync msg id -> events messages
-    std::map<std::string, proto::Event> sent;               // sync msg id -> what it carries
+    std::map<std::string, proto::Event> sent;              // sync msg id -> what it carries
     // Gives up on events message i: record it durably, then terminate it (or, when the
     // record cannot be written, Nak it so that it is given up on again later).
     auto give_up = [&](size_t i, const proto::Event& event, std::string_view reason, const Status& error) {

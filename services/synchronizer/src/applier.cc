@@ -122,12 +122,13 @@ bool Applier::MayHaveProblems() {
   return may_have_problems_;
 }
 
-Status Applier::Park(const proto::Event& event, std::string_view reason, const Status& error, uint64_t deliveries) {
+Status Applier::Park(const proto::Event& event, std::string_view reason, const Status& error,
+                     uint64_t deliveries) {
   if (problems_ == nullptr) return OkStatus();
   KS_RETURN_IF_ERROR(problems_->Report(
-      options_.id, state::Problem{proto::ObjectKey(event), event.uid, event.resource_version_number,
-                                  std::string(reason), "synchronizer", error.ToString(),
-                                  static_cast<int64_t>(deliveries), 0}));
+      options_.id,
+      state::Problem{proto::ObjectKey(event), event.uid, event.resource_version_number, std::string(reason),
+                     "synchronizer", error.ToString(), static_cast<int64_t>(deliveries), 0}));
   std::lock_guard<std::mutex> lock(mu_);
   may_have_problems_ = true;
   problems_checked_ = std::chrono::steady_clock::now();

@@ -73,8 +73,9 @@ void PartitionWorker::Run() {
   int64_t recreated = 0;
   while (!stop_->load()) {
     if (!consumer) {
-      logger_.Error("error subscribing to nats", {{"partition", options_.partition},
-                                                  {"error", "no live synchronization id to recreate the stream with"}});
+      logger_.Error("error subscribing to nats",
+                    {{"partition", options_.partition},
+                     {"error", "no live synchronization id to recreate the stream with"}});
       return;
     }
     auto fetched = consumer->Fetch(std::max(1, options_.batch), options_.fetch_timeout);
@@ -148,8 +149,8 @@ void PartitionWorker::Settle(bus::Message& message, const Outcome& outcome) {
     answers = [this] {
       Status probe = options_.probe_destination();
       if (!probe.ok()) {
-        logger_.Warn("destination not answering, not parking", {{"partition", options_.partition},
-                                                                {"error", probe.ToString()}});
+        logger_.Warn("destination not answering, not parking",
+                     {{"partition", options_.partition}, {"error", probe.ToString()}});
       }
       return probe.ok();
     };

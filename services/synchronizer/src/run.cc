@@ -68,7 +68,8 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
     auto got = destination_client->Get(kube::ResourceRef{"", "v1", "namespaces", "", "kube-system"});
     // Found, not found or forbidden: the API server answered. Unreachable, 5xx, 429 or an
     // expired token: it did not, and nothing else would get through either.
-    if (got.ok() || got.status().code() == Code::kNotFound || got.status().code() == Code::kPermissionDenied) {
+    if (got.ok() || got.status().code() == Code::kNotFound ||
+        got.status().code() == Code::kPermissionDenied) {
       return OkStatus();
     }
     return got.status();
@@ -131,9 +132,10 @@ int Run(int argc, char** argv) {
                     "--ack-wait-seconds", ack_wait_seconds,
                     "Seconds before an unacknowledged message (e.g. of a crashed replica) is delivered again")
                  ->check(CLI::Range(1, 3600));
-             app.add_option("--max-deliveries", max_deliveries,
-                            "Deliveries of a message that keeps failing before it is parked (while the "
-                            "destination answers); parked objects are reported in the LiveSynchronization's status")
+             app.add_option(
+                    "--max-deliveries", max_deliveries,
+                    "Deliveries of a message that keeps failing before it is parked (while the "
+                    "destination answers); parked objects are reported in the LiveSynchronization's status")
                  ->check(CLI::Range(2, 500));
            },
        .body =

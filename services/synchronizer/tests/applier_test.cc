@@ -454,8 +454,9 @@ TEST_F(ApplierTest, ProblemEntryHoldsBackOlderVersionsAndGoesWhenANewerOneLands)
   Applier applier(client_.get(), store_.get(), log::Logger({.process_id = "synchronizer"}, sink_),
                   {.id = kId, .destination_cluster = "destination"}, &problems);
   ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
-  ASSERT_TRUE(applier.Park(Event(proto::EventType::kModified, 12, "v12"), state::kProblemDeliveryLimit,
-                           UnavailableError("boom"), 3)
+  ASSERT_TRUE(applier
+                  .Park(Event(proto::EventType::kModified, 12, "v12"), state::kProblemDeliveryLimit,
+                        UnavailableError("boom"), 3)
                   .ok());
   auto entry = problems.Get(kId, "/configmaps/team/a");
   ASSERT_TRUE(entry.ok() && entry->has_value());

@@ -54,7 +54,8 @@ class StreamKeeper {
 
 // OK when the stream exists or was created now; kUnavailable while it has been missing
 // for less than `grace` (since `*missing_since`, which this sets and clears).
-Status EnsureStreamAfterGrace(Connection* connection, const StreamOptions& stream, std::chrono::milliseconds grace,
+Status EnsureStreamAfterGrace(Connection* connection, const StreamOptions& stream,
+                              std::chrono::milliseconds grace,
                               std::optional<std::chrono::steady_clock::time_point>* missing_since,
                               bool* created = nullptr);
 

@@ -29,7 +29,7 @@
 namespace kubesync::state {
 
 // Problem::reason values.
-inline constexpr std::string_view kProblemTooLarge = "MessageTooLarge";      // over the bus's message limit
+inline constexpr std::string_view kProblemTooLarge = "MessageTooLarge";     // over the bus's message limit
 inline constexpr std::string_view kProblemDeliveryLimit = "DeliveryLimit";  // kept failing; parked
 inline constexpr std::string_view kProblemRejected = "Rejected";            // the destination refused it
 
