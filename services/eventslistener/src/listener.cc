@@ -116,7 +116,8 @@ void EventsListener::Start() {
     watched_.push_back(std::move(w));
   }
   for (auto& w : watched_) w->informer->Start();
-  if (config_.resync_period.count() > 0 || stream_check_) resync_thread_ = std::thread([this] { ResyncLoop(); });
+  if (config_.resync_period.count() > 0 || stream_check_)
+    resync_thread_ = std::thread([this] { ResyncLoop(); });
   if (stream_check_) stream_thread_ = std::thread([this] { StreamLoop(); });
 }
 
@@ -231,8 +232,8 @@ void EventsListener::GiveUpTooLarge(const proto::Event& event, const Status& err
   while (!stop_.load()) {
     Status reported = report_problem_(event, error);
     if (reported.ok()) return;
-    logger_.Warn("error writing object state", {{"sourceObject", service::ObjectRef(event)},
-                                                {"error", reported.ToString()}});
+    logger_.Warn("error writing object state",
+                 {{"sourceObject", service::ObjectRef(event)}, {"error", reported.ToString()}});
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, backoff.Next(), [this] { return stop_.load(); });
   }

@@ -55,9 +55,9 @@ Status RunListener(service::ServiceContext& ctx, service::ShutdownSignal& shutdo
   // Objects too large for the bus are recorded where the controller reports them.
   state::ProblemStore problems(redis->get());
   listener.SetProblemReporter([&problems, id = ctx.id](const proto::Event& event, const Status& error) {
-    return problems.Report(id, state::Problem{proto::ObjectKey(event), event.uid, event.resource_version_number,
-                                              std::string(state::kProblemTooLarge), "eventslistener",
-                                              error.message(), 0, 0});
+    return problems.Report(
+        id, state::Problem{proto::ObjectKey(event), event.uid, event.resource_version_number,
+                           std::string(state::kProblemTooLarge), "eventslistener", error.message(), 0, 0});
   });
   // A stream that was deleted (or lost with a nats-server's store) is created again, and
   // what it held is published again from a fresh list.
