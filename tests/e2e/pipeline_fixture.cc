@@ -216,7 +216,9 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Start(PipelineOptions options) {
   testsupport::WriteFile(p->plan_path_, p->options_.plan_yaml);
   std::filesystem::create_directories(p->dir_.path() / "logs");
 
-  KS_ASSIGN_OR_RETURN(p->nats_, bus::testing::NatsServer::Start());
+  bus::testing::NatsServerOptions nats_options;
+  if (p->options_.nats_max_payload > 0) nats_options.max_payload = p->options_.nats_max_payload;
+  KS_ASSIGN_OR_RETURN(p->nats_, bus::testing::NatsServer::Start(nats_options));
   KS_ASSIGN_OR_RETURN(p->redis_, state::testing::RedisServer::Start());
 
   testsupport::EmulatorOptions source_opts;
@@ -276,6 +278,7 @@ std::vector<std::string> Pipeline::Argv(Component component, int replica) const 
   } else if (component == Component::kSynchronizer) {
     argv.insert(argv.end(), {"--destination-kubeconfig",
                              destination_->kubeconfig_path(std::string(kPipelineDestinationUser)).string()});
+    argv.insert(argv.end(), options_.synchronizer_args.begin(), options_.synchronizer_args.end());
   } else {
     argv.insert(argv.end(),
                 {"--source-kubeconfig", source_->kubeconfig_path(std::string(kPipelineSourceUser)).string()});

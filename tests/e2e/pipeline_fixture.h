@@ -63,6 +63,10 @@ struct PipelineOptions {
   // resyncPeriod); its flags, appended (e.g. {"--mass-delete-fraction", "1"}).
   bool reconciler = true;
   std::vector<std::string> reconciler_args;
+  // nats-server's max_payload in bytes (0: the fixture's default, kubesync's 8 MiB).
+  int64_t nats_max_payload = 0;
+  // More flags for every synchronizer replica (e.g. "--max-deliveries", "3").
+  std::vector<std::string> synchronizer_args;
 };
 
 // What CompareDestination found; keys are "<gvr> <namespace>/<name>".

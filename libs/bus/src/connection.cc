@@ -133,9 +133,15 @@ bool Connection::IsConnected() const {
   return nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
 }
 
+int64_t Connection::MaxPayload() const { return nc_ != nullptr ? natsConnection_GetMaxPayload(nc_) : 0; }
+
 Result<PublishAck> Connection::Publish(std::string_view subject, std::string_view data,
                                        std::string_view msg_id) {
   const std::string subj(subject);
+  if (const int64_t max = MaxPayload(); max > 0 && internal::WireSize(data, msg_id) > max) {
+    return internal::TooLargeError("publish to " + subj, internal::WireSize(data, msg_id), max,
+                                   "the server's max_payload");
+  }
   const std::string id(msg_id);
   jsPubOptions po;
   jsPubOptions_Init(&po);

@@ -2,7 +2,22 @@
 
 #include <string>
 
+#include "kubesync/bus/jetstream.h"
+
 namespace kubesync::bus::internal {
+
+Status TooLargeError(std::string_view what, int64_t size, int64_t limit, std::string_view limit_name) {
+  Status error = InvalidArgumentError(std::string(what) + ": message of " + std::to_string(size) +
+                                      " bytes exceeds the limit of " + std::to_string(limit) + " bytes (" +
+                                      std::string(limit_name) + ")");
+  error.WithHttp(0, std::string(kReasonMessageTooLarge));
+  return error;
+}
+
+int64_t WireSize(std::string_view data, std::string_view msg_id) {
+  const int64_t header = msg_id.empty() ? 0 : static_cast<int64_t>(10 + 13 + msg_id.size() + 2 + 2);
+  return static_cast<int64_t>(data.size()) + header;
+}
 
 Status ToStatus(natsStatus s, std::string_view what, jsErrCode jerr) {
   if (s == NATS_OK) {
@@ -17,6 +32,12 @@ Status ToStatus(natsStatus s, std::string_view what, jsErrCode jerr) {
   if (detail != nullptr && *detail != '\0' && last == s) {
     message += ": ";
     message += detail;
+  }
+  if (s == NATS_MAX_PAYLOAD || jerr == JSStreamMessageExceedsMaximumErr) {
+    // The server's max_payload or the stream's max message size: never fits, whatever the retry.
+    Status error = InvalidArgumentError(std::move(message));
+    error.WithHttp(0, std::string(kReasonMessageTooLarge));
+    return error;
   }
   switch (s) {
     case NATS_TIMEOUT:

@@ -45,7 +45,9 @@ struct AsyncPublisher::State {
     std::string text = pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(pae->Err);
     Status error = ToStatus(pae->Err, "async publish", pae->ErrCode);
     if (pae->ErrText != nullptr) {
-      error = Status(error.code(), "async publish: " + text);
+      Status with_text(error.code(), "async publish: " + text);
+      with_text.WithHttp(error.http_status(), error.reason());
+      error = std::move(with_text);
     }
     std::lock_guard<std::mutex> lock(state->mu);
     state->failures.push_back(FailureOf(pae->Msg, std::move(error)));
@@ -63,6 +65,7 @@ AsyncPublisher::~AsyncPublisher() {
 
 Status AsyncPublisher::Init(natsConnection* nc, int window, std::chrono::milliseconds ack_timeout) {
   ack_timeout_ = ack_timeout;
+  nc_ = nc;
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = ack_timeout.count();
@@ -77,6 +80,11 @@ Status AsyncPublisher::Init(natsConnection* nc, int window, std::chrono::millise
 Status AsyncPublisher::Publish(std::string_view subject, std::string_view data, std::string_view msg_id) {
   const std::string subj(subject);
   const std::string id(msg_id);
+  if (const int64_t max = natsConnection_GetMaxPayload(nc_);
+      max > 0 && internal::WireSize(data, msg_id) > max) {
+    return internal::TooLargeError("async publish to " + subj, internal::WireSize(data, msg_id), max,
+                                   "the server's max_payload");
+  }
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = ack_timeout_.count();

@@ -111,8 +111,8 @@ Result<StreamStats> Connection::GetStreamStats(std::string_view stream) {
   if (s != NATS_OK) {
     return ToStatus(s, "stream info " + name, jerr);
   }
-  StreamStats out{si->State.Msgs, si->State.Bytes, si->State.FirstSeq, si->State.LastSeq,
-                  si->State.Consumers};
+  StreamStats out{si->State.Msgs,    si->State.Bytes,     si->State.FirstSeq,
+                  si->State.LastSeq, si->State.Consumers, si->Created};
   jsStreamInfo_Destroy(si);
   return out;
 }

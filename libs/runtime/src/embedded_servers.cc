@@ -1,4 +1,5 @@
 // The embedded nats-server and redis-server of the process runtime, and its start-up.
+#include <fstream>
 #include <thread>
 
 #include "process_runtime_impl.h"
@@ -31,14 +32,17 @@ Status ProcessRuntime::Init() {
     // -sd keeps the JetStream store under work_dir, so streams and consumers outlive a
     // restart of the runtime; a fixed server name keeps the store's identity stable. The
     // client port opens once JetStream is enabled; the probe reads the INFO greeting.
-    KS_ASSIGN_OR_RETURN(
-        int port,
-        StartServer({"nats-server",
-                     options_.nats_server,
-                     "nats",
-                     {"-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{data}", "-n", "kubesync-embedded"},
-                     "",
-                     "INFO "}));
+    // max_payload (no flag for it) matches the streams' max message size, bus::kMaxMessageBytes:
+    // with nats-server's default of 1 MiB, objects Kubernetes accepts could not be published.
+    const fs::path conf = work_dir_ / "nats.conf";
+    if (!(std::ofstream(conf) << "max_payload: 8388608\n")) return InternalError("write " + conf.string());
+    KS_ASSIGN_OR_RETURN(int port, StartServer({"nats-server",
+                                               options_.nats_server,
+                                               "nats",
+                                               {"-c", conf.string(), "-a", "127.0.0.1", "-p", "{port}", "-js",
+                                                "-sd", "{data}", "-n", "kubesync-embedded"},
+                                               "",
+                                               "INFO "}));
     nats_url_ = "nats://127.0.0.1:" + std::to_string(port);
   }
   redis_url_ = options_.redis_url;

@@ -137,6 +137,8 @@ TEST_F(EmbeddedServersTest, StartAcceptAndKeepDataAcrossRestart) {
 
   Conn info(nats_port);
   EXPECT_NE(info.ReadUntil("\r\n").find("\"jetstream\":true"), std::string::npos);
+  // Objects up to Kubernetes' limit fit: max_payload is the streams' 8 MiB, not the default 1 MiB.
+  EXPECT_NE(info.ReadUntil("\r\n").find("\"max_payload\":8388608"), std::string::npos);
   std::string created = JetStreamRequest(nats_port, "$JS.API.STREAM.CREATE.KSTEST",
                                          R"({"name":"KSTEST","subjects":["kstest.>"],"storage":"file"})");
   EXPECT_NE(created.find("\"type\":\"io.nats.jetstream.api.v1.stream_create_response\""), std::string::npos)

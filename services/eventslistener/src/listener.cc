@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "kubesync/bus/jetstream.h"
 #include "kubesync/kube/object_meta.h"
 #include "kubesync/kube/store.h"
 #include "kubesync/service/log_fields.h"
@@ -115,7 +116,9 @@ void EventsListener::Start() {
     watched_.push_back(std::move(w));
   }
   for (auto& w : watched_) w->informer->Start();
-  if (config_.resync_period.count() > 0) resync_thread_ = std::thread([this] { ResyncLoop(); });
+  if (config_.resync_period.count() > 0 || stream_check_)
+    resync_thread_ = std::thread([this] { ResyncLoop(); });
+  if (stream_check_) stream_thread_ = std::thread([this] { StreamLoop(); });
 }
 
 void EventsListener::Stop() {
@@ -126,6 +129,7 @@ void EventsListener::Stop() {
   cv_.notify_all();
   for (auto& w : watched_) w->informer->Stop();
   if (resync_thread_.joinable()) resync_thread_.join();
+  if (stream_thread_.joinable()) stream_thread_.join();
   watched_.clear();  // joins the informer threads
 }
 
@@ -197,6 +201,11 @@ bool EventsListener::PublishWithRetry(const proto::Event& event_in, std::string_
       ++stats_.published;
       return true;
     }
+    if (bus::IsMessageTooLarge(status)) {
+      // Retrying cannot help, and would stall every later change of the resource.
+      GiveUpTooLarge(event, status);
+      return true;
+    }
     {
       std::lock_guard<std::mutex> lock(stats_mu_);
       ++stats_.publish_errors;
@@ -206,6 +215,51 @@ bool EventsListener::PublishWithRetry(const proto::Event& event_in, std::string_
     cv_.wait_for(lock, backoff.Next(), [this] { return stop_.load(); });
   }
   return false;
+}
+
+void EventsListener::GiveUpTooLarge(const proto::Event& event, const Status& error) {
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.too_large;
+  }
+  logger_.Error("object too large to replicate", {{"sourceObject", service::ObjectRef(event)},
+                                                  {"sourceCluster", source_cluster_},
+                                                  {"event", service::EventField(LogEventType(event.type))},
+                                                  {"size", event.object_json.size()},
+                                                  {"error", error.ToString()}});
+  if (!report_problem_) return;
+  Backoff backoff(config_.publish_backoff);
+  while (!stop_.load()) {
+    Status reported = report_problem_(event, error);
+    if (reported.ok()) return;
+    logger_.Warn("error writing object state",
+                 {{"sourceObject", service::ObjectRef(event)}, {"error", reported.ToString()}});
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, backoff.Next(), [this] { return stop_.load(); });
+  }
+}
+
+void EventsListener::StreamLoop() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, config_.stream_check_period, [this] { return stop_.load(); })) return;
+    }
+    Result<bool> lost = stream_check_();
+    if (!lost.ok()) {
+      // NATS away: cnats reconnects; the next check tells whether the stream survived.
+      logger_.Warn("error checking nats stream", {{"error", lost.status().ToString()}});
+      continue;
+    }
+    if (!*lost) continue;
+    logger_.Warn("nats stream was created again, listing every resource again",
+                 {{"sourceCluster", source_cluster_}, {"subject", config_.events_subject}});
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      relist_requested_ = true;
+    }
+    cv_.notify_all();
+  }
 }
 
 Status EventsListener::ResyncOnce() {
@@ -238,13 +292,39 @@ Status EventsListener::ResyncOnce() {
 }
 
 void EventsListener::ResyncLoop() {
+  // Periodic resyncs (when resync_period > 0), and re-lists the stream check asks for.
+  const bool periodic = config_.resync_period.count() > 0;
+  auto next = std::chrono::steady_clock::now() + config_.resync_period;
+  Backoff relist_backoff(config_.publish_backoff);
   while (true) {
+    bool relist = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (cv_.wait_for(lock, config_.resync_period, [this] { return stop_.load(); })) return;
+      auto wake = [this] { return stop_.load() || relist_requested_; };
+      if (periodic) {
+        cv_.wait_until(lock, next, wake);
+      } else {
+        cv_.wait(lock, wake);
+      }
+      if (stop_.load()) return;
+      relist = relist_requested_;
+      relist_requested_ = false;
     }
     Status status = ResyncOnce();
     if (!status.ok() && status.code() == Code::kCancelled) return;
+    if (relist) {
+      if (status.ok()) {
+        std::lock_guard<std::mutex> lock(stats_mu_);
+        ++stats_.relists;
+        relist_backoff.Reset();
+      } else {
+        // The source is away: the lost messages still need the re-list; try again.
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, relist_backoff.Next(), [this] { return stop_.load(); })) return;
+        relist_requested_ = true;
+      }
+    }
+    next = std::chrono::steady_clock::now() + config_.resync_period;
   }
 }
 

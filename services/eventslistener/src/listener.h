@@ -40,8 +40,17 @@
 
 namespace kubesync::eventslistener {
 
-// Publishes one message and waits for the stream's ack. Must be thread-safe.
+// Publishes one message and waits for the stream's ack. Must be thread-safe. A message the
+// bus can never take fails with bus::IsMessageTooLarge (the listener then gives up on it).
 using PublishFn = std::function<Status(std::string_view subject, std::string_view data, std::string_view msg_id)>;
+
+// Records, durably, an event the listener gave up on (an object too large for the bus), so
+// that the controller can report it; `error` says why. Must be thread-safe.
+using ReportProblemFn = std::function<Status(const proto::Event& event, const Status& error)>;
+
+// Makes sure the stream exists; true when it is not the stream seen before (deleted and
+// created again, e.g. a nats-server that lost its store): what was published may be lost.
+using StreamCheckFn = std::function<Result<bool>()>;
 
 struct ListenerConfig {
   std::string id;              // "<namespace>.<name>" of the LiveSynchronization
@@ -53,6 +62,8 @@ struct ListenerConfig {
   // Watch tuning (tests shorten these).
   std::chrono::seconds min_watch_timeout{300};
   std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(5)};
+  // How often the stream is checked (SetStreamCheck).
+  std::chrono::milliseconds stream_check_period{5000};
 };
 
 struct ListenerStats {
@@ -61,6 +72,8 @@ struct ListenerStats {
   uint64_t publish_errors = 0;  // failed attempts (each retried)
   uint64_t resyncs = 0;         // completed resync rounds
   uint64_t dropped = 0;         // events that could not be encoded (logged)
+  uint64_t too_large = 0;       // events larger than the bus takes: reported, not published
+  uint64_t relists = 0;         // re-lists because the stream was lost and created again
 };
 
 // The Namespace resource, watched in addition when a rule selects by namespace labels.
@@ -87,7 +100,16 @@ class EventsListener {
   EventsListener(const EventsListener&) = delete;
   EventsListener& operator=(const EventsListener&) = delete;
 
-  // Starts one informer per watched resource and the resync thread.
+  // An event too large for the bus is logged ("object too large to replicate", naming the
+  // object) and, with `report` set, recorded through it (retried until it succeeds); the
+  // informer then moves on, so the rest of the resource keeps flowing.
+  void SetProblemReporter(ReportProblemFn report) { report_problem_ = std::move(report); }
+  // With `check` set, a thread calls it every stream_check_period; when the stream was lost
+  // (it answers true), every watched resource is listed again and published as RESYNC,
+  // which brings back whatever the lost stream held (deletes it held: the reconciler).
+  void SetStreamCheck(StreamCheckFn check) { stream_check_ = std::move(check); }
+
+  // Starts one informer per watched resource, the resync thread and the stream thread.
   void Start();
   // Stops the informers and the resync thread; an event being published is abandoned only
   // after the current attempt (it is published again by the re-list after a restart).
@@ -105,9 +127,13 @@ class EventsListener {
   // `msg_suffix` (may be empty) is appended to the Nats-Msg-Id.
   void OnEvent(const plan::Gvr& gvr, proto::EventType type, const nlohmann::json& object,
                const nlohmann::json* old_object, std::string_view msg_suffix = "");
-  // Publishes until acked or stopping; false when abandoned because of Stop.
+  // Publishes until acked or stopping; false when abandoned because of Stop. An event too
+  // large for the bus is given up at once (GiveUpTooLarge) and counts as done.
   bool PublishWithRetry(const proto::Event& event, std::string_view msg_suffix = "");
   void ResyncLoop();
+  void StreamLoop();
+  // Gives up on an event the bus refused for its size: log, report, count.
+  void GiveUpTooLarge(const proto::Event& event, const Status& error);
 
   kube::Client& source_;
   const plan::Plan& plan_;
@@ -118,6 +144,10 @@ class EventsListener {
   const Clock* clock_;
 
   std::vector<std::unique_ptr<Watched>> watched_;
+  ReportProblemFn report_problem_;
+  StreamCheckFn stream_check_;
+  std::thread stream_thread_;
+  bool relist_requested_ = false;  // guarded by mu_; wakes the resync thread
   // "list-<unix ms of Start>": appended to the msg-id of the first list's ADDED events, so
   // that the stream's duplicate window never swallows what a restarted listener lists
   // again (an unchanged object whose namespace left the scope meanwhile must reach the

@@ -5,10 +5,13 @@
 #include <utility>
 
 #include "kubesync/bus/jetstream.h"
+#include "kubesync/bus/recovery.h"
 #include "kubesync/bus/subjects.h"
 #include "kubesync/service/bus.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/service/run.h"
+#include "kubesync/service/state.h"
+#include "kubesync/state/problems.h"
 #include "listener.h"
 
 namespace kubesync::eventslistener {
@@ -35,6 +38,10 @@ Status RunListener(service::ServiceContext& ctx, service::ShutdownSignal& shutdo
   Result<std::unique_ptr<bus::Connection>> nats = service::ConnectBus(ctx, shutdown);
   if (!nats.ok()) return service::StartFailure(logger, "error connecting to nats", nats.status());
 
+  // Where objects the listener gives up on are recorded (state::ProblemStore).
+  Result<std::unique_ptr<state::RedisClient>> redis = service::ConnectState(ctx, shutdown, /*pool_size=*/1);
+  if (!redis.ok()) return service::StartFailure(logger, "error connecting to redis", redis.status());
+
   ListenerConfig config;
   config.id = ctx.id;
   config.events_subject = *subject;
@@ -45,6 +52,20 @@ Status RunListener(service::ServiceContext& ctx, service::ShutdownSignal& shutdo
     return connection->Publish(subj, data, msg_id).status();
   };
   EventsListener listener(**source, ctx.plan, config, std::move(publish), logger, source_cluster);
+  // Objects too large for the bus are recorded where the controller reports them.
+  state::ProblemStore problems(redis->get());
+  listener.SetProblemReporter([&problems, id = ctx.id](const proto::Event& event, const Status& error) {
+    return problems.Report(
+        id, state::Problem{proto::ObjectKey(event), event.uid, event.resource_version_number,
+                           std::string(state::kProblemTooLarge), "eventslistener", error.message(), 0, 0});
+  });
+  // A stream that was deleted (or lost with a nats-server's store) is created again, and
+  // what it held is published again from a fresh list.
+  bus::StreamOptions stream_options;
+  stream_options.id = ctx.id;
+  bus::StreamKeeper stream_keeper(connection, stream_options);
+  (void)stream_keeper.Check();  // remember the stream ConnectBus made sure of
+  listener.SetStreamCheck([&stream_keeper] { return stream_keeper.Check(); });
   logger.Info("events listener started", {{"sourceCluster", source_cluster}, {"subject", *subject}});
   listener.Start();
   shutdown.Wait();

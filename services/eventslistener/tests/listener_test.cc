@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kubesync/bus/jetstream.h"
 #include "kubesync/core/testing/fake_clock.h"
 #include "kubesync/kube/testing/fake_transport.h"
 #include "kubesync/plan/parse.h"
@@ -317,6 +318,89 @@ TEST(WatchedResourcesTest, AddsNamespacesOnlyForNamespaceSelectors) {
 )");
   EXPECT_EQ(WatchedResources(with_ns),
             (std::vector<plan::Gvr>{{"apps", "v1", "deployments"}, {"", "v1", "configmaps"}, {"", "v1", "namespaces"}}));
+}
+
+}  // namespace
+}  // namespace kubesync::eventslistener
+
+namespace kubesync::eventslistener {
+namespace {
+
+// Issue 10, item 3: an object the bus can never take is reported and skipped; the
+// resource's later changes still go out (before, the informer thread retried it forever).
+TEST_F(ListenerTest, ObjectTooLargeForTheBusIsReportedAndTheRestFlows) {
+  const plan::Plan plan = MustParse(kConfigMapsOnly);
+  server_->Put(Cm("shop", "big", "1"));
+  server_->Put(Cm("shop", "a", "1"));
+  PublishFn record = recorder_.Fn();
+  PublishFn publish = [record](std::string_view subject, std::string_view data, std::string_view msg_id) {
+    auto event = proto::Decode(data);
+    if (event.ok() && event->name == "big") {
+      Status refused =
+          InvalidArgumentError("publish: message of 2000000 bytes exceeds the limit of 1048576 bytes");
+      refused.WithHttp(0, std::string(bus::kReasonMessageTooLarge));
+      return refused;
+    }
+    return record(subject, data, msg_id);
+  };
+  std::mutex mu;
+  std::vector<std::string> reported;
+  ListenerConfig config;
+  config.id = "dr.live";
+  config.events_subject = "kubesync.dr.live.events";
+  config.publish_backoff = {std::chrono::milliseconds(1), std::chrono::milliseconds(5), 2.0, 0.0};
+  EventsListener listener(client_, plan, config, publish, logger_, json{{"name", "s"}, {"namespace", "dr"}});
+  listener.SetProblemReporter([&](const proto::Event& event, const Status& error) {
+    std::lock_guard<std::mutex> lock(mu);
+    reported.push_back(proto::ObjectKey(event) + " " + error.message());
+    return OkStatus();
+  });
+  listener.Start();
+  ASSERT_TRUE(listener.WaitForSync(std::chrono::seconds(5)));
+  server_->Put(Cm("shop", "b", "1"));  // a change after the big one
+  ASSERT_TRUE(WaitFor([&] { return recorder_.events().size() == 2; }));
+  EXPECT_EQ(recorder_.LastTypes().count("big"), 0u);
+  EXPECT_EQ(listener.stats().too_large, 1u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(reported.size(), 1u);
+    EXPECT_EQ(reported[0],
+              "/configmaps/shop/big publish: message of 2000000 bytes exceeds the limit of 1048576 bytes");
+  }
+  listener.Stop();
+  bool logged = false;
+  for (const std::string& line : sink_->Lines()) {
+    json j = json::parse(line);
+    logged |= j["msg"] == "object too large to replicate" && j["level"] == "error" &&
+              j["sourceObject"]["name"] == "big" && j["sourceObject"]["namespace"] == "shop";
+  }
+  EXPECT_TRUE(logged);
+}
+
+// Issue 10, item 7: when the stream was lost, every resource is listed and published again.
+TEST_F(ListenerTest, LostStreamBringsAFullRelist) {
+  const plan::Plan plan = MustParse(kConfigMapsOnly);
+  for (int i = 0; i < 3; ++i) server_->Put(Cm("shop", "c" + std::to_string(i), "1"));
+  ListenerConfig config;
+  config.id = "dr.live";
+  config.events_subject = "kubesync.dr.live.events";
+  config.stream_check_period = std::chrono::milliseconds(20);
+  EventsListener listener(client_, plan, config, recorder_.Fn(), logger_,
+                          json{{"name", "s"}, {"namespace", "dr"}});
+  std::atomic<int> checks{0};
+  std::atomic<bool> lose{false};
+  listener.SetStreamCheck([&]() -> Result<bool> {
+    ++checks;
+    if (checks == 2) return UnavailableError("nats away");  // logged, tried again
+    return lose.exchange(false);
+  });
+  listener.Start();
+  ASSERT_TRUE(WaitFor([&] { return recorder_.events().size() == 3 && checks > 3; }));
+  EXPECT_EQ(recorder_.Count(proto::EventType::kResync), 0u);
+  lose = true;
+  ASSERT_TRUE(WaitFor([&] { return listener.stats().relists == 1; }));
+  EXPECT_EQ(recorder_.Count(proto::EventType::kResync), 3u);
+  listener.Stop();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "kube_source.h"
 #include "kubesync/bus/jetstream.h"
+#include "kubesync/bus/recovery.h"
 #include "kubesync/bus/subjects.h"
 #include "kubesync/service/bus.h"
 #include "kubesync/service/log_fields.h"
@@ -16,6 +17,7 @@
 #include "kubesync/service/run.h"
 #include "kubesync/service/state.h"
 #include "kubesync/state/object_state.h"
+#include "kubesync/state/problems.h"
 #include "processor.h"
 #include "worker.h"
 
@@ -73,19 +75,30 @@ Status RunProcessor(service::ServiceContext& ctx, service::ShutdownSignal& shutd
   consumer_options.stream = *stream_name;
   consumer_options.durable = kDurable;
   consumer_options.filter_subject = *events_subject;
-  std::vector<std::unique_ptr<bus::PullConsumer>> consumers;
+  // Redelivery is bounded: a backstop far beyond what the worker's growing Nak delays reach
+  // in hours (failures that can never succeed are terminated and reported first).
+  consumer_options.max_deliver = 1000;
+  bus::StreamOptions stream_options;
+  stream_options.id = ctx.id;
+  std::vector<std::unique_ptr<bus::RecoveringConsumer>> consumers;
   std::vector<std::unique_ptr<bus::AsyncPublisher>> publishers;
   for (int i = 0; i < workers; ++i) {
-    Result<std::unique_ptr<bus::PullConsumer>> consumer = service::RetryUntilShutdown(
-        shutdown, logger, "error subscribing to events", [&] { return (*nats)->Subscribe(consumer_options); });
+    // Binds on its first fetch, and creates the consumer (and the stream) again if lost.
+    consumers.push_back(
+        std::make_unique<bus::RecoveringConsumer>(nats->get(), stream_options, consumer_options));
     Result<std::unique_ptr<bus::AsyncPublisher>> publisher = (*nats)->NewAsyncPublisher();
-    if (!consumer.ok() || !publisher.ok()) {
-      return service::StartFailure(logger, "error subscribing to events",
-                                   !consumer.ok() ? consumer.status() : publisher.status());
+    if (!publisher.ok()) {
+      return service::StartFailure(logger, "error subscribing to events", publisher.status());
     }
-    consumers.push_back(std::move(*consumer));
     publishers.push_back(std::move(*publisher));
   }
+  state::ProblemStore problems(redis->get());
+  ReportFn report = [&problems, id](const proto::Event& event, std::string_view reason, const Status& error,
+                                    uint64_t deliveries) {
+    return problems.Report(id, state::Problem{proto::ObjectKey(event), event.uid,
+                                              event.resource_version_number, std::string(reason), "processor",
+                                              error.message(), static_cast<int64_t>(deliveries), 0});
+  };
 
   // Namespace labels decide scope; do not judge objects before the informer has listed.
   while (!view.WaitForSync(std::chrono::milliseconds(500))) {
@@ -97,7 +110,7 @@ Status RunProcessor(service::ServiceContext& ctx, service::ShutdownSignal& shutd
   std::vector<std::thread> threads;
   for (int i = 0; i < workers; ++i) {
     threads.emplace_back([&, i] {
-      RunWorker(processor, *consumers[i], *publishers[i], worker_config, logger, shutdown.flag());
+      RunWorker(processor, *consumers[i], *publishers[i], worker_config, logger, shutdown.flag(), report);
     });
   }
   shutdown.Wait();

@@ -82,6 +82,7 @@ struct Applier::Call {
   plan::Gvr gvr;
   std::string key;
   std::string hash;
+  std::optional<uint64_t> problem_rv;  // the object's problem entry, when it has one
   json desired;  // upserts only
   const std::function<void()>* keepalive = nullptr;
   json base;  // the log fields every line of this message carries
@@ -100,13 +101,53 @@ struct Applier::Call {
 };
 
 Applier::Applier(kube::Client* destination, state::ObjectStateStore* state, log::Logger logger,
-                 ApplierOptions options)
+                 ApplierOptions options, state::ProblemStore* problems)
     : destination_(destination),
       state_(state),
       logger_(std::move(logger)),
       options_(std::move(options)),
-      cluster_ref_(
-          service::ClusterRef(options_.destination_cluster, options_.destination_cluster_namespace)) {}
+      cluster_ref_(service::ClusterRef(options_.destination_cluster, options_.destination_cluster_namespace)),
+      problems_(problems) {}
+
+bool Applier::MayHaveProblems() {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (now - problems_checked_ < std::chrono::seconds(1)) return may_have_problems_;
+  }
+  Result<int64_t> count = problems_->Count(options_.id);
+  std::lock_guard<std::mutex> lock(mu_);
+  problems_checked_ = now;
+  may_have_problems_ = !count.ok() || *count > 0;  // unsure: look
+  return may_have_problems_;
+}
+
+Status Applier::Park(const proto::Event& event, std::string_view reason, const Status& error,
+                     uint64_t deliveries) {
+  if (problems_ == nullptr) return OkStatus();
+  KS_RETURN_IF_ERROR(problems_->Report(
+      options_.id,
+      state::Problem{proto::ObjectKey(event), event.uid, event.resource_version_number, std::string(reason),
+                     "synchronizer", error.ToString(), static_cast<int64_t>(deliveries), 0}));
+  std::lock_guard<std::mutex> lock(mu_);
+  may_have_problems_ = true;
+  problems_checked_ = std::chrono::steady_clock::now();
+  return OkStatus();
+}
+
+std::optional<Outcome> Applier::CheckProblem(Call& call) {
+  if (problems_ == nullptr || !MayHaveProblems()) return std::nullopt;
+  call.Touch();
+  auto problem = problems_->Get(options_.id, call.key);
+  if (!problem.ok()) return Failure(call, "error reading object state", problem.status());
+  if (!problem->has_value()) return std::nullopt;
+  call.problem_rv = (*problem)->rv;
+  // Given up on at a newer version: an older one must not take the object back in time.
+  if (call.event.resource_version_number > 0 && (*problem)->rv > call.event.resource_version_number) {
+    return Outcome{Effect::kSkippedStale, {}};
+  }
+  return std::nullopt;
+}
 
 Outcome Applier::Apply(std::string_view payload, const std::function<void()>& keepalive) {
   auto event = proto::Decode(payload);
@@ -167,6 +208,7 @@ Outcome Applier::Upsert(Call& call) {
   }
   if (!check.ok()) return Failure(call, "error reading object state", check.status());
   if (check->cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
+  if (auto skip = CheckProblem(call)) return *skip;
   if (check->cas == state::CasResult::kUnchanged) {
     if (options_.dry_run) return Outcome{Effect::kSkippedUnchanged, {}};
     return Commit(call, Effect::kSkippedUnchanged);
@@ -268,6 +310,7 @@ Outcome Applier::Remove(Call& call) {
     if (!cas.ok()) return Failure(call, "error reading object state", cas.status());
     if (*cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
   }
+  if (auto skip = CheckProblem(call)) return *skip;
   for (int attempt = 0; attempt <= options_.max_conflict_retries; ++attempt) {
     auto existing = Read(call);
     if (!existing.ok()) return Failure(call, "error getting object from cluster", existing.status());
@@ -437,6 +480,11 @@ Outcome Applier::Commit(Call& call, Effect effect) {
   auto committed = state_->CommitCounted(options_.id, call.key, ev.resource_version_number, deletion ? "" : ev.uid,
                                          deletion ? "" : call.hash, deletion, synced);
   if (!committed.ok()) return Failure(call, "error writing object state", committed.status());
+  if (call.problem_rv.has_value() && *call.problem_rv <= ev.resource_version_number) {
+    // The object is where the source is (or newer): its problem is over.
+    auto resolved = problems_->Resolve(options_.id, call.key, ev.resource_version_number);
+    if (!resolved.ok()) logger_.Warn("error writing object state", {{"error", resolved.status().ToString()}});
+  }
   return Outcome{effect, {}};
 }
 

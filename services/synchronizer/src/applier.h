@@ -31,6 +31,7 @@
 #include "kubesync/kube/client.h"
 #include "kubesync/proto/envelope.h"
 #include "kubesync/state/object_state.h"
+#include "kubesync/state/problems.h"
 
 namespace kubesync::synchronizer {
 
@@ -74,14 +75,22 @@ struct Outcome {
 
 class Applier {
  public:
-  // `destination`, `state` must outlive the Applier.
+  // `destination`, `state` and `problems` (may be null) must outlive the Applier.
+  // With `problems`: a version older than the one an object's problem entry names is not
+  // applied (skipped as stale: the object was given up on at a newer version), and an
+  // entry goes once a version at least as new is applied.
   Applier(kube::Client* destination, state::ObjectStateStore* state, log::Logger logger,
-          ApplierOptions options);
+          ApplierOptions options, state::ProblemStore* problems = nullptr);
 
   // `keepalive` (may be empty) is called before every remote call, so the caller can tell
   // NATS the message is still being worked on.
   Outcome Apply(std::string_view payload, const std::function<void()>& keepalive = nullptr);
   Outcome ApplyEvent(const proto::Event& event, const std::function<void()>& keepalive = nullptr);
+
+  // Records that `event` was given up on (state::kProblem* `reason`), so that older versions
+  // of the object stay out from now on (other replicas notice within a second). OK without
+  // a ProblemStore (nothing recorded); kUnavailable when Redis is away.
+  Status Park(const proto::Event& event, std::string_view reason, const Status& error, uint64_t deliveries);
 
  private:
   struct Call;  // one message in progress: event, log fields, keepalive
@@ -96,6 +105,12 @@ class Applier {
   // The destination object, nullopt when not found; an error Outcome otherwise.
   Result<std::optional<nlohmann::json>> Read(Call& call);
   Outcome Commit(Call& call, Effect effect);
+  // The object's problem entry (nullopt when none, or when there surely is none); an error
+  // Outcome when Redis cannot tell, or kSkippedStale when the entry is for a newer version.
+  std::optional<Outcome> CheckProblem(Call& call);
+  // Whether the problems hash may have entries: HLEN, remembered for a second, so that
+  // with no problems (the usual case) no message pays a Redis call for them.
+  bool MayHaveProblems();
   Outcome Failure(Call& call, std::string_view msg, const Status& error);
 
   void ForgetNamespace(const std::string& ns);
@@ -106,8 +121,12 @@ class Applier {
   ApplierOptions options_;
   nlohmann::json cluster_ref_;
 
+  state::ProblemStore* problems_;
+
   std::mutex mu_;
   std::set<std::string> known_namespaces_;
+  std::chrono::steady_clock::time_point problems_checked_;  // guarded by mu_
+  bool may_have_problems_ = true;                           // guarded by mu_
 };
 
 }  // namespace kubesync::synchronizer

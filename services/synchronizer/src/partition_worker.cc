@@ -4,7 +4,10 @@
 #include <memory>
 #include <thread>
 
+#include "kubesync/bus/recovery.h"
 #include "kubesync/core/backoff.h"
+#include "kubesync/proto/envelope.h"
+#include "kubesync/service/log_fields.h"
 
 namespace kubesync::synchronizer {
 
@@ -35,33 +38,56 @@ void PauseUnlessStopped(std::chrono::milliseconds d, const std::atomic<bool>* st
 
 }  // namespace
 
+Settlement Decide(const Outcome& outcome, uint64_t delivery_count, int max_deliveries,
+                  const std::function<bool()>& destination_answers) {
+  switch (outcome.disposition()) {
+    case Disposition::kAck:
+      return Settlement::kAck;
+    case Disposition::kTerm:
+      // Nothing to name in a payload that does not decode; the rest is the object's.
+      return outcome.effect == Effect::kInvalidMessage ? Settlement::kTerm : Settlement::kPark;
+    case Disposition::kNak:
+      break;
+  }
+  if (delivery_count < static_cast<uint64_t>(std::max(1, max_deliveries))) return Settlement::kNak;
+  if (destination_answers && !destination_answers()) return Settlement::kNakOutage;
+  return Settlement::kPark;
+}
+
 void PartitionWorker::Run() {
   Backoff backoff(BackoffPolicy{std::chrono::milliseconds(100), std::chrono::milliseconds(5000), 2.0, 0.2});
-  std::unique_ptr<bus::PullConsumer> consumer;
+  bus::ConsumerOptions consumer_options;
+  consumer_options.stream = options_.stream;
+  consumer_options.durable = DurableName(options_.partition);
+  consumer_options.filter_subject = options_.filter_subject;
+  consumer_options.ack_wait = options_.ack_wait;
+  consumer_options.max_ack_pending = std::max(1, options_.batch);
+  // A backstop far beyond the parking bound (an outage Naks every kOutageDelay).
+  consumer_options.max_deliver = std::max<int64_t>(options_.server_max_deliver, options_.max_deliveries + 4);
+  bus::StreamOptions stream_options;
+  stream_options.id = options_.id;
+  std::unique_ptr<bus::RecoveringConsumer> consumer;
+  if (!options_.id.empty()) {
+    consumer = std::make_unique<bus::RecoveringConsumer>(connection_, stream_options, consumer_options);
+  }
+  int64_t recreated = 0;
   while (!stop_->load()) {
     if (!consumer) {
-      bus::ConsumerOptions options;
-      options.stream = options_.stream;
-      options.durable = DurableName(options_.partition);
-      options.filter_subject = options_.filter_subject;
-      options.ack_wait = options_.ack_wait;
-      options.max_ack_pending = std::max(1, options_.batch);
-      auto subscribed = connection_->Subscribe(options);
-      if (!subscribed.ok()) {
-        logger_.Warn("error subscribing to nats",
-                     {{"partition", options_.partition}, {"error", subscribed.status().ToString()}});
-        PauseUnlessStopped(backoff.Next(), stop_);
-        continue;
-      }
-      consumer = std::move(*subscribed);
-      backoff.Reset();
+      logger_.Error("error subscribing to nats",
+                    {{"partition", options_.partition},
+                     {"error", "no live synchronization id to recreate the stream with"}});
+      return;
     }
     auto fetched = consumer->Fetch(std::max(1, options_.batch), options_.fetch_timeout);
+    if (consumer->recreated() != recreated) {
+      recreated = consumer->recreated();
+      logger_.Warn("nats consumer was created again",
+                   {{"partition", options_.partition}, {"consumer", consumer_options.durable}});
+    }
     if (!fetched.ok()) {
       if (fetched.status().code() != Code::kDeadlineExceeded) {
         logger_.Warn("error fetching from nats",
                      {{"partition", options_.partition}, {"error", fetched.status().ToString()}});
-        if (fetched.status().code() == Code::kNotFound) consumer.reset();  // stream/consumer gone: bind again
         PauseUnlessStopped(backoff.Next(), stop_);
       }
       continue;
@@ -97,18 +123,55 @@ void PartitionWorker::Run() {
   }
 }
 
+bool PartitionWorker::Park(const bus::Message& message, const Outcome& outcome) {
+  auto event = proto::Decode(message.data());
+  if (!event.ok()) return true;  // cannot happen: the Applier decoded it
+  const bool rejected = outcome.disposition() == Disposition::kTerm;
+  const std::string_view reason = rejected ? state::kProblemRejected : state::kProblemDeliveryLimit;
+  logger_.Error("object parked", {{"sourceObject", service::ObjectRef(*event)},
+                                  {"event", service::EventField(event->type)},
+                                  {"partition", options_.partition},
+                                  {"reason", reason},
+                                  {"effect", EffectName(outcome.effect)},
+                                  {"deliveries", message.delivery_count()},
+                                  {"error", outcome.error.ToString()}});
+  Status reported = applier_->Park(*event, reason, outcome.error, message.delivery_count());
+  if (!reported.ok()) {
+    logger_.Warn("error writing object state",
+                 {{"sourceObject", service::ObjectRef(*event)}, {"error", reported.ToString()}});
+  }
+  return reported.ok();
+}
+
 void PartitionWorker::Settle(bus::Message& message, const Outcome& outcome) {
+  std::function<bool()> answers;
+  if (options_.probe_destination) {
+    answers = [this] {
+      Status probe = options_.probe_destination();
+      if (!probe.ok()) {
+        logger_.Warn("destination not answering, not parking",
+                     {{"partition", options_.partition}, {"error", probe.ToString()}});
+      }
+      return probe.ok();
+    };
+  }
   Status settled;
-  switch (outcome.disposition()) {
-    case Disposition::kAck:
+  switch (Decide(outcome, message.delivery_count(), options_.max_deliveries, answers)) {
+    case Settlement::kAck:
       // Fire-and-forget: the write is durable in the destination and committed in Redis;
       // should the ack be lost, the message comes again and is found stale.
       settled = message.Ack();
       break;
-    case Disposition::kNak:
+    case Settlement::kNak:
       settled = message.Nak(NakDelay(message.delivery_count()));
       break;
-    case Disposition::kTerm:
+    case Settlement::kNakOutage:
+      settled = message.Nak(kOutageDelay);
+      break;
+    case Settlement::kPark:
+      settled = Park(message, outcome) ? message.Term() : message.Nak(NakDelay(message.delivery_count()));
+      break;
+    case Settlement::kTerm:
       settled = message.Term();
       break;
   }

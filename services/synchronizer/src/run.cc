@@ -16,13 +16,14 @@
 #include "kubesync/service/run.h"
 #include "kubesync/service/state.h"
 #include "kubesync/state/object_state.h"
+#include "kubesync/state/problems.h"
 #include "partition_worker.h"
 
 namespace kubesync::synchronizer {
 namespace {
 
 Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSignal& shutdown,
-                       int ack_wait_seconds) {
+                       int ack_wait_seconds, int max_deliveries) {
   const service::CommonOptions& common = ctx.options;
   const log::Logger& logger = ctx.logger;
   auto stream = bus::StreamName(ctx.id);
@@ -49,6 +50,7 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
   auto redis = service::ConnectState(ctx, shutdown);
   if (!redis.ok()) return service::StartFailure(logger, "error connecting to redis", redis.status());
   state::ObjectStateStore store(redis->get());
+  state::ProblemStore problems(redis->get());
 
   auto nats = service::ConnectBus(ctx, shutdown);
   if (!nats.ok()) return service::StartFailure(logger, "error connecting to nats", nats.status());
@@ -58,7 +60,20 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
   applier_options.force_namespace_creation = ctx.plan.force_namespace_creation;
   applier_options.destination_cluster = ctx.plan.destination_cluster;
   applier_options.destination_cluster_namespace = ctx.plan.namespace_;
-  Applier applier(destination->get(), &store, logger, applier_options);
+  Applier applier(destination->get(), &store, logger, applier_options, &problems);
+  // Whether the destination answers at all: parking is for messages that fail while
+  // others could get through, not for an outage.
+  kube::Client* destination_client = destination->get();
+  auto probe_destination = [destination_client]() -> Status {
+    auto got = destination_client->Get(kube::ResourceRef{"", "v1", "namespaces", "", "kube-system"});
+    // Found, not found or forbidden: the API server answered. Unreachable, 5xx, 429 or an
+    // expired token: it did not, and nothing else would get through either.
+    if (got.ok() || got.status().code() == Code::kNotFound ||
+        got.status().code() == Code::kPermissionDenied) {
+      return OkStatus();
+    }
+    return got.status();
+  };
 
   // concurrentTasks bounds the messages this replica applies at once, across partitions.
   std::optional<int> concurrent_tasks;
@@ -84,6 +99,9 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
     options.partition = p;
     options.ack_wait = std::chrono::seconds(ack_wait_seconds);
     options.apply_slots = apply_slots.get();
+    options.id = ctx.id;
+    options.max_deliveries = max_deliveries;
+    options.probe_destination = probe_destination;
     workers.push_back(
         std::make_unique<PartitionWorker>(nats->get(), &applier, logger, options, &shutdown.flag()));
   }
@@ -103,6 +121,7 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
 
 int Run(int argc, char** argv) {
   int ack_wait_seconds = 15;
+  int max_deliveries = 20;
   return service::RunComponent(
       argc, argv,
       {.name = "synchronizer",
@@ -113,10 +132,15 @@ int Run(int argc, char** argv) {
                     "--ack-wait-seconds", ack_wait_seconds,
                     "Seconds before an unacknowledged message (e.g. of a crashed replica) is delivered again")
                  ->check(CLI::Range(1, 3600));
+             app.add_option(
+                    "--max-deliveries", max_deliveries,
+                    "Deliveries of a message that keeps failing before it is parked (while the "
+                    "destination answers); parked objects are reported in the LiveSynchronization's status")
+                 ->check(CLI::Range(2, 500));
            },
        .body =
            [&](service::ServiceContext& ctx, service::ShutdownSignal& shutdown) {
-             return RunSynchronizer(ctx, shutdown, ack_wait_seconds);
+             return RunSynchronizer(ctx, shutdown, ack_wait_seconds, max_deliveries);
            }});
 }
 

@@ -442,3 +442,52 @@ TEST(NakDelayTest, GrowsAndIsCapped) {
 
 }  // namespace
 }  // namespace kubesync::synchronizer
+
+namespace kubesync::synchronizer {
+namespace {
+
+// Issue 10, item 6: a version given up on (parked, or too large for the bus) holds the
+// object: an older version must not take it back in time, and the entry goes once a
+// version at least as new is applied.
+TEST_F(ApplierTest, ProblemEntryHoldsBackOlderVersionsAndGoesWhenANewerOneLands) {
+  state::ProblemStore problems(redis_client_.get());
+  Applier applier(client_.get(), store_.get(), log::Logger({.process_id = "synchronizer"}, sink_),
+                  {.id = kId, .destination_cluster = "destination"}, &problems);
+  ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
+  ASSERT_TRUE(applier
+                  .Park(Event(proto::EventType::kModified, 12, "v12"), state::kProblemDeliveryLimit,
+                        UnavailableError("boom"), 3)
+                  .ok());
+  auto entry = problems.Get(kId, "/configmaps/team/a");
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  EXPECT_EQ((*entry)->rv, 12u);
+  EXPECT_EQ((*entry)->message, "UNAVAILABLE: boom");
+  // Version 11 was still being retried when 12 was parked: it stays out.
+  EXPECT_EQ(applier.ApplyEvent(Event(proto::EventType::kModified, 11, "v11")).effect, Effect::kSkippedStale);
+  EXPECT_EQ(applier.ApplyEvent(Event(proto::EventType::kDeleted, 11, "")).effect, Effect::kSkippedStale);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v1");
+  EXPECT_EQ(*problems.Count(kId), 1);
+  // The parked version itself (a resync re-sends it) goes through and ends the problem.
+  EXPECT_EQ(applier.ApplyEvent(Event(proto::EventType::kResync, 12, "v12")).effect, Effect::kUpdated);
+  EXPECT_EQ(dest_.objects[kPath]["data"]["v"], "v12");
+  EXPECT_EQ(*problems.Count(kId), 0);
+}
+
+TEST(DecideTest, ParksWhatCannotSucceedAndWaitsOutOutages) {
+  const auto up = [] { return true; };
+  const auto down = [] { return false; };
+  EXPECT_EQ(Decide({Effect::kCreated, {}}, 1, 5, up), Settlement::kAck);
+  EXPECT_EQ(Decide({Effect::kSkippedStale, {}}, 9, 5, down), Settlement::kAck);
+  // Refused for good: parked at once, whatever the delivery.
+  EXPECT_EQ(Decide({Effect::kFailed, InvalidArgumentError("422")}, 1, 5, down), Settlement::kPark);
+  EXPECT_EQ(Decide({Effect::kRefusedUnmanaged, FailedPreconditionError("x")}, 1, 5, up), Settlement::kPark);
+  EXPECT_EQ(Decide({Effect::kInvalidMessage, InvalidArgumentError("x")}, 1, 5, up), Settlement::kTerm);
+  // Retryable: again until the bound, then parked only while the destination answers.
+  EXPECT_EQ(Decide({Effect::kRetry, UnavailableError("500")}, 4, 5, up), Settlement::kNak);
+  EXPECT_EQ(Decide({Effect::kNamespaceMissing, NotFoundError("ns")}, 5, 5, up), Settlement::kPark);
+  EXPECT_EQ(Decide({Effect::kRetry, UnavailableError("500")}, 5, 5, down), Settlement::kNakOutage);
+  EXPECT_EQ(Decide({Effect::kRetry, UnavailableError("500")}, 50, 5, nullptr), Settlement::kPark);
+}
+
+}  // namespace
+}  // namespace kubesync::synchronizer

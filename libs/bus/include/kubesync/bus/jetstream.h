@@ -9,7 +9,10 @@
 // Errors are kubesync::Status: kUnavailable for connection problems (retry with backoff),
 // kDeadlineExceeded when the server did not answer in time (retry), kNotFound for a missing
 // stream or consumer, kFailedPrecondition for a server-side refusal that retrying will not
-// fix (e.g. an existing stream with another storage type).
+// fix (e.g. an existing stream with another storage type). A message larger than the
+// server's max_payload or the stream's max message size is refused before it is sent (or
+// by the stream) with kInvalidArgument and reason kReasonMessageTooLarge: retrying the same
+// message can never succeed (IsMessageTooLarge).
 #pragma once
 
 #include <chrono>
@@ -30,6 +33,16 @@ struct __natsMsg;
 struct __jsCtx;
 
 namespace kubesync::bus {
+
+// The largest message kubesync puts on the bus: one object (Kubernetes stores objects of up
+// to about 1.5 MiB; as JSON, base64 binaryData grows by a third) plus its envelope. The
+// streams' max message size, and the max_payload of the nats-server kubesync starts (the
+// server's default, 1 MiB, is too small). nats-server warns above 8 MiB.
+inline constexpr int32_t kMaxMessageBytes = 8 << 20;
+
+// Status::reason() of a message refused for its size.
+inline constexpr std::string_view kReasonMessageTooLarge = "MessageTooLarge";
+inline bool IsMessageTooLarge(const Status& s) { return !s.ok() && s.reason() == kReasonMessageTooLarge; }
 
 enum class ConnectionEvent { kDisconnected, kReconnected, kClosed };
 std::string_view ConnectionEventName(ConnectionEvent event);
@@ -55,7 +68,7 @@ struct StreamOptions {
   int64_t max_bytes = 1LL << 30;               // 1 GiB per LiveSynchronization
   std::chrono::seconds max_age{24 * 3600};     // older messages go; the hourly resync heals
   std::chrono::seconds duplicate_window{120};  // Nats-Msg-Id dedup window
-  int32_t max_msg_size = 8 << 20;              // one object plus envelope; Kubernetes caps objects ~1.5 MiB
+  int32_t max_msg_size = kMaxMessageBytes;     // one object plus envelope
   bool memory_storage = false;                 // file storage unless a test says otherwise
 };
 
@@ -79,6 +92,8 @@ struct ConsumerOptions {
   std::chrono::milliseconds ack_wait{30'000};
   int64_t max_deliver = -1;        // -1: unlimited redeliveries
   int64_t max_ack_pending = 1000;  // in-flight unacked messages across all replicas
+  // No JetStream BackOff list: nats-server 2.9 then replaces the delay of every Nak after
+  // the first by the list's, which would stall messages a worker gives back on purpose.
 };
 
 struct StreamStats {
@@ -87,6 +102,7 @@ struct StreamStats {
   uint64_t first_sequence = 0;
   uint64_t last_sequence = 0;
   int64_t consumers = 0;
+  int64_t created_unix_nanos = 0;  // changes when the stream is deleted and created again
 };
 
 struct ConsumerStats {
@@ -163,7 +179,8 @@ class AsyncPublisher {
   AsyncPublisher(const AsyncPublisher&) = delete;
   AsyncPublisher& operator=(const AsyncPublisher&) = delete;
 
-  // Queues one message; errors here are local (closed connection, window stalled).
+  // Queues one message; errors here are local (closed connection, window stalled, a
+  // message over the server's max_payload: IsMessageTooLarge).
   Status Publish(std::string_view subject, std::string_view data, std::string_view msg_id);
   // Waits until every queued message is acked or failed, at most `timeout`. OK when all
   // were acked; otherwise an error counting the failures, which are handed back in
@@ -176,6 +193,7 @@ class AsyncPublisher {
   AsyncPublisher();
   Status Init(__natsConnection* nc, int window, std::chrono::milliseconds ack_timeout);
   std::unique_ptr<State> state_;
+  __natsConnection* nc_ = nullptr;  // for the server's max_payload
   __jsCtx* js_ = nullptr;
   std::chrono::milliseconds ack_timeout_{5000};
 };
@@ -189,6 +207,9 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   bool IsConnected() const;
+  // The largest message the server accepts (its max_payload, headers included), as it
+  // announced on connect; 0 before the first connect.
+  int64_t MaxPayload() const;
 
   // Creates the stream of `options.id` (subjects events and sync.*), or updates it when
   // its subjects or limits differ; an identical stream is left alone. Returns the name.
@@ -197,7 +218,9 @@ class Connection {
   Result<StreamStats> GetStreamStats(std::string_view stream);
 
   // Publishes and waits for the stream's ack. `msg_id` (may be empty) becomes the
-  // Nats-Msg-Id header: the stream drops a repeat inside its duplicate window.
+  // Nats-Msg-Id header: the stream drops a repeat inside its duplicate window. A message
+  // over MaxPayload() is refused without sending (IsMessageTooLarge), as is one over the
+  // stream's max message size by the stream.
   Result<PublishAck> Publish(std::string_view subject, std::string_view data, std::string_view msg_id);
   Result<std::unique_ptr<AsyncPublisher>> NewAsyncPublisher(int window = 256);
 
