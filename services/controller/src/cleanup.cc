@@ -4,6 +4,8 @@
 
 #include "kubesync/bus/jetstream.h"
 #include "kubesync/bus/subjects.h"
+#include "kubesync/state/pass_summary.h"
+#include "kubesync/state/problems.h"
 
 namespace kubesync::controller {
 
@@ -11,6 +13,13 @@ Status CleanUpLiveSync(const Context& ctx, const std::string& id) {
   if (ctx.object_state == nullptr)
     return UnavailableError("redis is not reachable: the state of " + id + " stays");
   KS_ASSIGN_OR_RETURN(int64_t records, ctx.object_state->DeleteAll(id));
+  // The reconciler's pass summary and the problems record live beside the object records.
+  if (ctx.redis != nullptr) {
+    KS_ASSIGN_OR_RETURN(std::string summary_key, state::PassSummaryKey(id));
+    KS_ASSIGN_OR_RETURN(std::string problems_key, state::ProblemStore::Key(id));
+    KS_RETURN_IF_ERROR(
+        ctx.redis->Command({"UNLINK", summary_key, problems_key}, state::RedisClient::Retry::kOnce).status());
+  }
 
   KS_ASSIGN_OR_RETURN(std::string stream, bus::StreamName(id));
   KS_ASSIGN_OR_RETURN(auto nats,

@@ -7,6 +7,7 @@
 #include "kubesync/kube/object_meta.h"
 #include "kubesync/recovery/task.h"
 #include "kubesync/transform/mark.h"
+#include "problems.h"
 #include "reconciler_status.h"
 #include "typed.h"
 
@@ -288,6 +289,16 @@ LiveSyncReconciler::Next LiveSyncReconciler::ReadStats(Pass& pass) {
       ReadReconcilerStatus(ctx_.redis, pass.id, pass.plan->resync_period, SystemClock::Get().Now());
   if (!reconciler.reconciliation.is_null()) pass.status["reconciliation"] = reconciler.reconciliation;
   pass.conditions.push_back(reconciler.in_sync);
+  // Objects the pipeline gave up on (too large for the bus, parked after failing): a count
+  // in the status and a Warning Event naming a few.
+  if (ctx_.redis != nullptr) {
+    if (auto problems = ReadProblems(*ctx_.redis, pass.id); problems.ok()) {
+      pass.status["objectsNotReplicated"] = problems->count;
+      if (problems->count > 0) {
+        pass.events.push_back({kEventWarning, std::string(kProblemsEventReason), ProblemsMessage(*problems)});
+      }
+    }
+  }
   if (ctx_.object_state == nullptr) return Next::kContinue;
   if (auto stats = ctx_.object_state->GetStats(pass.id); stats.ok()) {
     pass.status["objectsSynchronized"] = stats->objects_synchronized;
