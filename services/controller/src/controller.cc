@@ -164,11 +164,7 @@ Status Controller::RunAsLeader() {
   Parts& p = *parts_;
   runtime::ProcessRuntimeOptions ro;
   ro.bin_dir = options_.bin_dir.empty() ? SelfDir() : options_.bin_dir;
-  ro.work_dir = options_.work_dir;
-  if (ro.work_dir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    ro.work_dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/kubesync-controller";
-  }
+  ro.work_dir = options_.work_dir;  // ParseOptions defaults it (runtime::DefaultWorkDir)
   ro.nats_url = options_.nats_url;
   ro.redis_url = options_.redis_url;
   ro.operator_namespace = options_.operator_namespace;

@@ -2,7 +2,9 @@
 // while it waits is not added twice; a key added while it is being processed is processed
 // again afterwards (never twice at once); AddAfter schedules a retry or a periodic
 // refresh. Several workers may call Get at once: a key is held by one of them until Done.
-// `Key` is an ordered value type (QueueKey; std::string in tests). Thread-safe.
+// `Key` is an ordered value type (QueueKey; std::string in tests). Time comes from the
+// injected Clock (a fake clock's Advance is seen by the next Get, Add or AddAfter).
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -14,12 +16,15 @@
 #include <set>
 #include <string>
 
+#include "kubesync/core/clock.h"
+
 namespace kubesync::controller {
 
 template <typename Key>
 class WorkQueue {
  public:
-  using Clock = std::chrono::steady_clock;
+  // `clock` must outlive the queue.
+  explicit WorkQueue(const Clock* clock = &SystemClock::Get()) : clock_(clock) {}
 
   void Add(const Key& key) {
     std::lock_guard lock(mu_);
@@ -29,7 +34,7 @@ class WorkQueue {
   // Adds `key` once `delay` has passed (the earliest pending time wins).
   void AddAfter(const Key& key, std::chrono::milliseconds delay) {
     std::lock_guard lock(mu_);
-    const auto when = Clock::now() + delay;
+    const MonoTime when = clock_->SteadyNow() + delay;
     auto it = delayed_.find(key);
     if (it == delayed_.end() || when < it->second) delayed_[key] = when;
     cv_.notify_all();
@@ -52,9 +57,9 @@ class WorkQueue {
       if (delayed_.empty()) {
         cv_.wait(lock);
       } else {
-        auto next = Clock::time_point::max();
+        MonoTime next = MonoTime::max();
         for (const auto& [_, when] : delayed_) next = std::min(next, when);
-        cv_.wait_until(lock, next);
+        cv_.wait_for(lock, next - clock_->SteadyNow());
       }
     }
   }
@@ -89,7 +94,7 @@ class WorkQueue {
   }
 
   void PromoteDueLocked() {
-    const auto now = Clock::now();
+    const MonoTime now = clock_->SteadyNow();
     for (auto it = delayed_.begin(); it != delayed_.end();) {
       if (it->second <= now) {
         AddLocked(it->first);
@@ -100,13 +105,14 @@ class WorkQueue {
     }
   }
 
+  const Clock* clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Key> queue_;
   std::set<Key> queued_;
   std::set<Key> processing_;
   std::set<Key> dirty_;
-  std::map<Key, Clock::time_point> delayed_;
+  std::map<Key, MonoTime> delayed_;
   bool shutdown_ = false;
 };
 

@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "kubesync/core/testing/fake_clock.h"
+
 namespace kubesync::controller {
 namespace {
 
@@ -34,11 +36,22 @@ TEST(WorkQueueTest, AKeyAddedWhileProcessedComesBackAfterDone) {
 
 TEST(WorkQueueTest, AddAfterDeliversOnceDue) {
   WorkQueue<std::string> q;
-  const auto start = WorkQueue<std::string>::Clock::now();
+  const auto start = std::chrono::steady_clock::now();
   q.AddAfter("later", std::chrono::milliseconds(50));
   EXPECT_EQ(q.Len(), 0u);
   EXPECT_EQ(q.Get(), "later");
-  EXPECT_GE(WorkQueue<std::string>::Clock::now() - start, std::chrono::milliseconds(50));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
+}
+
+TEST(WorkQueueTest, AddAfterFollowsTheInjectedClock) {
+  kubesync::testing::FakeClock clock;
+  WorkQueue<std::string> q(&clock);
+  q.AddAfter("later", std::chrono::hours(1));  // never due on a real clock within the test
+  q.Add("now");
+  EXPECT_EQ(q.Get(), "now");
+  q.Done("now");
+  clock.Advance(std::chrono::hours(2));
+  EXPECT_EQ(q.Get(), "later");
 }
 
 TEST(WorkQueueTest, ShutDownWakesAWaitingGet) {
