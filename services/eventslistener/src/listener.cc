@@ -178,6 +178,7 @@ void EventsListener::OnEvent(const plan::Gvr& gvr, proto::EventType type, const 
     ++stats_.dropped;
     return;
   }
+  event->source_epoch = config_.source_epoch;
   PublishWithRetry(*event, msg_suffix);
 }
 

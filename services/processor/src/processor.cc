@@ -90,6 +90,9 @@ Result<std::vector<Outgoing>> Processor::Process(const proto::Event& event) {
   const bool is_namespace = gvr == kNamespacesGvr;
 
   if (plan_.IsDefaultExcluded(gvr, event.namespace_, event.name)) return out;
+  // A new source cluster (issue 10 item 4): what the view remembers of the previous one
+  // (namespace labels and versions) must not judge this one's objects.
+  if (event.source_epoch > 0) KS_RETURN_IF_ERROR(source_.SourceEpoch(event.source_epoch));
 
   // A Namespace's labels changed: what its objects' namespace selectors say may change too.
   // Namespace events carry no old object (lean informers), so every MODIFIED re-evaluates.
@@ -271,6 +274,7 @@ Result<std::vector<Outgoing>> Processor::ReevaluateNamespace(const proto::Event&
       obj_event.resource_version = std::to_string(obj_event.resource_version_number);
       obj_event.observed_at_unix_nanos = event.observed_at_unix_nanos;
       obj_event.live_synchronization_id = config_.id;
+      obj_event.source_epoch = event.source_epoch;
       obj_event.object_json = item.dump();
       Result<std::optional<Outgoing>> one =
           ProcessObject(obj_event, item, ns_labels, Origin::kNamespaceChange, suffix);

@@ -59,6 +59,12 @@ class SourceView {
     (void)ns;
     return uint64_t{0};
   }
+  // Events now come from source epoch `epoch` (libs/state source_identity.h): a view that
+  // caches what it read of the source starts afresh when the epoch grows.
+  virtual Status SourceEpoch(uint64_t epoch) {
+    (void)epoch;
+    return OkStatus();
+  }
 };
 
 // True when the destination holds a live copy written by this LiveSynchronization (the

@@ -147,6 +147,17 @@ Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void(
     return Outcome{Effect::kInvalidMessage, error};
   }
   call.hash = event.content_hash.empty() ? transform::ContentHash(call.desired) : event.content_hash;
+  if (event.source_epoch > 0) {
+    // Not part of the content hash: the same content from a rebuilt source is the same content.
+    json& meta = call.desired["metadata"];
+    if (meta.is_null()) meta = json::object();
+    if (meta.is_object() && (!meta.contains("annotations") || meta["annotations"].is_null())) {
+      meta["annotations"] = json::object();
+    }
+    if (meta.is_object() && meta["annotations"].is_object()) {
+      meta["annotations"][std::string(kSourceEpochAnnotation)] = std::to_string(event.source_epoch);
+    }
+  }
   json last_update = service::LastUpdate(call.desired);
   if (!last_update.is_null()) call.base["lastUpdate"] = std::move(last_update);
   return Upsert(call);
@@ -163,7 +174,7 @@ Outcome Applier::Upsert(Call& call) {
     // the destination itself decides the rest.
     check = VerifyCheck(call);
   } else {
-    check = state_->Check(options_.id, call.key, ev.resource_version_number, call.hash);
+    check = state_->Check(options_.id, call.key, ev.resource_version_number, call.hash, ev.source_epoch);
   }
   if (!check.ok()) return Failure(call, "error reading object state", check.status());
   if (check->cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
@@ -184,7 +195,7 @@ Outcome Applier::Upsert(Call& call) {
     create_first = false;
     if (!existing.ok()) return Failure(call, "error getting object from cluster", existing.status());
     WriteAction action = DecideWrite(*existing, call.desired, call.hash, options_.id, call.gvr,
-                                     ev.resource_version_number, ev.verify_destination);
+                                     ev.resource_version_number, ev.verify_destination, ev.source_epoch);
     switch (action) {
       case WriteAction::kSkipNewer:
         return Outcome{Effect::kSkippedStale, {}};
@@ -264,7 +275,7 @@ Outcome Applier::Remove(Call& call) {
   const uint64_t rv = ev.resource_version_number;
   if (rv > 0) {
     call.Touch();
-    auto cas = state_->ShouldApply(options_.id, call.key, rv, "");
+    auto cas = state_->ShouldApply(options_.id, call.key, rv, "", ev.source_epoch);
     if (!cas.ok()) return Failure(call, "error reading object state", cas.status());
     if (*cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
   }
@@ -286,7 +297,7 @@ Outcome Applier::Remove(Call& call) {
         return Outcome{Effect::kSkippedStale, {}};
       }
     }
-    DeleteAction action = DecideDelete(*existing, options_.id, rv);
+    DeleteAction action = DecideDelete(*existing, options_.id, rv, ev.source_epoch);
     switch (action) {
       case DeleteAction::kSkipNewer:
         return Outcome{Effect::kSkippedStale, {}};
@@ -434,8 +445,9 @@ Outcome Applier::Commit(Call& call, Effect effect) {
     return Outcome{effect, {}};
   }
   // The record and the counter in one round trip.
-  auto committed = state_->CommitCounted(options_.id, call.key, ev.resource_version_number, deletion ? "" : ev.uid,
-                                         deletion ? "" : call.hash, deletion, synced);
+  auto committed =
+      state_->CommitCounted(options_.id, call.key, ev.resource_version_number, deletion ? "" : ev.uid,
+                            deletion ? "" : call.hash, deletion, synced, ev.source_epoch);
   if (!committed.ok()) return Failure(call, "error writing object state", committed.status());
   return Outcome{effect, {}};
 }
