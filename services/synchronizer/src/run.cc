@@ -59,6 +59,8 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
   applier_options.destination_cluster = ctx.plan.destination_cluster;
   applier_options.destination_cluster_namespace = ctx.plan.namespace_;
   Applier applier(destination->get(), &store, logger, applier_options);
+  state::SourceIdentityStore notes(redis->get());
+  applier.SetNotes(&notes);
 
   // concurrentTasks bounds the messages this replica applies at once, across partitions.
   std::optional<int> concurrent_tasks;
