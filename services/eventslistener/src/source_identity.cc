@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "kubesync/kube/config.h"
+#include "kubesync/kube/object_meta.h"
 
 namespace kubesync::eventslistener {
 
@@ -20,15 +21,11 @@ Result<std::string> SourceServer(const std::string& kubeconfig_path) {
 Result<state::SourceIdentity> ReadSourceIdentity(kube::Client& source, const std::string& server) {
   KS_ASSIGN_OR_RETURN(nlohmann::json ns,
                       source.Get(kube::ResourceRef{"", "v1", "namespaces", "", "kube-system", ""}));
-  const nlohmann::json* uid = nullptr;
-  if (ns.is_object() && ns.contains("metadata") && ns["metadata"].is_object()) {
-    auto it = ns["metadata"].find("uid");
-    if (it != ns["metadata"].end() && it->is_string()) uid = &*it;
-  }
-  if (uid == nullptr || uid->get_ref<const std::string&>().empty()) {
+  const std::string& uid = kube::meta::Uid(ns);
+  if (uid.empty()) {
     return InvalidArgumentError("source cluster: namespace kube-system has no metadata.uid");
   }
-  return state::SourceIdentity{uid->get<std::string>(), server};
+  return state::SourceIdentity{uid, server};
 }
 
 SourceIdentityTracker::SourceIdentityTracker(kube::Client& probe, std::string server,

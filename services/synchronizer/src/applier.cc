@@ -507,13 +507,10 @@ Result<std::pair<std::vector<std::string>, size_t>> Applier::ForeignObjectsIn(co
       }
       for (const json& item : list->items) {
         Seen one;
-        const std::string name(MetaString(item, "name"));
+        const std::string& name = kube::meta::Name(item);
         one.what = resource.resource + (group.empty() ? "" : "." + group) + " " + name;
-        one.uid = std::string(MetaString(item, "uid"));
-        static const json kNoMeta = json::object();
-        const json& md = item.is_object() && item.contains("metadata") && item["metadata"].is_object()
-                             ? item["metadata"]
-                             : kNoMeta;
+        one.uid = kube::meta::Uid(item);
+        const json& md = kube::meta::Metadata(item);
         if (auto refs = md.find("ownerReferences"); refs != md.end() && refs->is_array()) {
           for (const json& ref : *refs) {
             if (ref.is_object() && ref.contains("uid") && ref["uid"].is_string())
