@@ -1,5 +1,5 @@
 // The eventslistener's side of issue 10 item 4: which source cluster it watches. At start
-// and whenever an informer re-lists or a watch fails (the source may have been rebuilt
+// and whenever an informer lists or watches again (the source may have been rebuilt
 // behind the same address, or the kubeconfig points elsewhere), it reads the source's
 // identity (kube-system Namespace uid + server address) and records it in Redis
 // (state::SourceIdentityStore). A new identity gets a new source epoch: the listener then
