@@ -2,7 +2,7 @@
 // runs a 10k-write churn on the source (creates, updates and deletes of ConfigMaps, Secrets
 // and Services in four namespaces) while one or two faults hit the set, then checks by listing both clusters:
 // 0 missing, 0 stale (different), 0 extra managed objects, and every unmanaged object
-// planted in the destination beforehand still there, untouched. Labels: faults, slow.
+// planted in the destination beforehand still there, untouched. Label: faults.
 //
 // Scenarios: Redis FLUSHALL; a fresh empty Redis on the same port; NATS restarted without
 // its store; the source API server and the destination API server each away for a while

@@ -1,6 +1,6 @@
 // The fault suite (issue 10, "Suites that keep it so"), Redis and API server scenarios:
 // each runs a 10k-write churn on the source while the fault hits the set, then checks by
-// listing both clusters (fault_suite.h). Labels: faults, slow.
+// listing both clusters (fault_suite.h). Label: faults (each scenario takes about 15 s).
 #include "fault_suite.h"
 
 #include <thread>
