@@ -83,7 +83,17 @@ Result<Outgoing> Processor::Deleted(const proto::Event& event, std::string_view 
   return Route(std::move(del), msg_suffix);
 }
 
-Result<std::vector<Outgoing>> Processor::Process(const proto::Event& event) {
+Result<std::vector<Outgoing>> Processor::Process(const proto::Event& event_in) {
+  // Events without a source epoch (the reconciler's, which lists the source as it is now)
+  // belong to the newest epoch seen: their resourceVersions are the current source's.
+  proto::Event event = event_in;
+  if (event.source_epoch > 0) {
+    uint64_t seen = latest_epoch_.load();
+    while (event.source_epoch > seen && !latest_epoch_.compare_exchange_weak(seen, event.source_epoch)) {
+    }
+  } else {
+    event.source_epoch = latest_epoch_.load();
+  }
   std::vector<Outgoing> out;
   const plan::Gvr gvr = ToPlanGvr(event.gvr);
   const bool in_plan = InPlan(gvr);

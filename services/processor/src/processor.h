@@ -24,6 +24,8 @@
 // RecordsFn are thread-safe (the real ones are).
 #pragma once
 
+#include <atomic>
+
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -124,6 +126,7 @@ class Processor {
   nlohmann::json source_cluster_;
   bool namespace_selectors_ = false;
   bool namespaces_in_plan_ = false;  // a rule selects v1/namespaces themselves
+  std::atomic<uint64_t> latest_epoch_{0};  // the newest source epoch seen on an event
 };
 
 }  // namespace kubesync::processor

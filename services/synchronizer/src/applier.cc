@@ -265,7 +265,12 @@ Result<state::CheckResult> Applier::VerifyCheck(Call& call) {
   // The reconciler saw the destination: mostly a copy to repair, so read first (a create
   // that answers AlreadyExists would be a wasted write request).
   out.live_copy = true;
-  if (record.has_value()) {
+  const uint64_t epoch = call.event.source_epoch;
+  if (record.has_value() && epoch > 0 && record->source_epoch != epoch) {
+    // Recorded from another source cluster: not comparable by resourceVersion (issue 10
+    // item 4); an older source's record is overwritten, a newer one's event is stale.
+    if (record->source_epoch > epoch) out.cas = state::CasResult::kStale;
+  } else if (record.has_value()) {
     const uint64_t rv = call.event.resource_version_number;
     // A tombstone at this version is a delete at or after it; a live record at it is the
     // version the reconciler wants verified.
