@@ -231,6 +231,7 @@ Result<std::string> Encode(const Event& input) {
   wire.set_namespace_selected(event.namespace_selected);
   wire.set_namespace_labels_json(event.namespace_labels_json);
   wire.set_verify_destination(event.verify_destination);
+  wire.set_source_epoch(event.source_epoch);
   std::string out;
   if (!wire.SerializeToString(&out)) {
     return InternalError("envelope: serialization failed");
@@ -267,6 +268,7 @@ Result<Event> Decode(std::string_view payload) {
   event.namespace_selected = wire.namespace_selected();
   event.namespace_labels_json = std::move(*wire.mutable_namespace_labels_json());
   event.verify_destination = wire.verify_destination();
+  event.source_epoch = wire.source_epoch();
   KS_RETURN_IF_ERROR(Validate(event));
   return event;
 }

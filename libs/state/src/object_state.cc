@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "keys.h"
+
 namespace kubesync::state {
 namespace {
 
@@ -14,13 +16,16 @@ namespace {
 // tombstone), which callers read as kNewer without a live copy.
 // resourceVersions are compared as canonical decimal strings (shorter is smaller, then
 // lexicographic): exact for all of uint64, where Lua numbers (doubles) stop at 2^53.
+// ARGV[6] is the source epoch ("0": unknown, compare as if the same). A record of another
+// epoch is never compared by resourceVersion: an older epoch's record is overwritten as if
+// absent (but a live copy still counts as one), an event of an older epoch is stale.
 const RedisScript& CasScript() {
   static const RedisScript script(R"lua(
 local function le(a, b)
   if #a ~= #b then return #a < #b end
   return a <= b
 end
-local mode, rv, uid, hash, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local mode, rv, uid, hash, now, epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 -- A record this script did not write (another type of key, an rv that is not a uint64 in
 -- decimal) would make every event stale, or fail, forever: it is read as no record, and a
 -- commit replaces it.
@@ -29,11 +34,21 @@ if kind ~= 'hash' and kind ~= 'none' then
   if mode == 'check' then return 'absent' end
   redis.call('DEL', KEYS[1])
 end
-local cur = redis.call('HMGET', KEYS[1], 'rv', 'hash', 'deleted')
+local cur = redis.call('HMGET', KEYS[1], 'rv', 'hash', 'deleted', 'epoch')
 local stored_rv, stored_hash, stored_deleted = cur[1], cur[2], cur[3]
+local stored_epoch = cur[4] or '0'
 if stored_rv and (#stored_rv > 20 or not string.match(stored_rv, '^[0-9]+$')) then
   if mode ~= 'check' then redis.call('DEL', KEYS[1]) end
   stored_rv, stored_hash, stored_deleted = false, false, false
+end
+if stored_rv and epoch ~= '0' and epoch ~= stored_epoch then
+  -- Recorded from another source cluster: its resourceVersions are not comparable.
+  if le(epoch, stored_epoch) then return 'stale' end
+  if mode == 'check' then
+    if stored_deleted == '1' then return 'absent' end
+    return 'newer'
+  end
+  stored_rv, stored_hash = false, false
 end
 if stored_rv and le(rv, stored_rv) then return 'stale' end
 local unchanged
@@ -47,6 +62,7 @@ if mode == 'check' then
   if stored_rv == false or stored_deleted == '1' then return 'absent' end
   return 'newer'
 end
+if epoch ~= '0' then redis.call('HSET', KEYS[1], 'epoch', epoch) end
 if mode == 'delete' then
   redis.call('HSET', KEYS[1], 'rv', rv, 'hash', '', 'deleted', '1', 'updatedAt', now)
 elseif unchanged then
@@ -58,27 +74,6 @@ if unchanged then return 'unchanged' end
 return 'newer'
 )lua");
   return script;
-}
-
-constexpr std::string_view kPrefix = "kubesync:";
-
-Status CheckId(std::string_view id) {
-  if (id.empty()) {
-    return InvalidArgumentError("state: live synchronization id is empty");
-  }
-  for (const char c : id) {
-    // Glob characters would widen SCAN's MATCH; ':' would blur the key layout.
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\' || c == ':' ||
-        static_cast<unsigned char>(c) <= ' ') {
-      return InvalidArgumentError("state: live synchronization id \"" + std::string(id) +
-                                  "\" contains a character that is not allowed");
-    }
-  }
-  return OkStatus();
-}
-
-int64_t NowMs(const Clock* clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock->Now().time_since_epoch()).count();
 }
 
 bool ParseU64(std::string_view s, uint64_t* out) {
@@ -109,6 +104,8 @@ Result<ObjectRecord> ToRecord(std::string object_key, const RedisReply& reply) {
       rec.deleted = value == "1";
     } else if (field == "updatedAt") {
       ok = ParseI64(value, &rec.updated_at_unix_ms);
+    } else if (field == "epoch") {
+      ok = ParseU64(value, &rec.source_epoch);
     }
     if (!ok) {
       return Status(Code::kDataLoss, "state: record " + rec.object_key + " field " + field + " is \"" +
@@ -179,8 +176,13 @@ Result<std::string> ObjectStateStore::RecordKey(std::string_view id, std::string
 }
 
 std::vector<std::string> ObjectStateStore::CasArgs(std::string_view mode, uint64_t rv, std::string_view uid,
-                                                  std::string_view hash) const {
-  return {std::string(mode), std::to_string(rv), std::string(uid), std::string(hash), std::to_string(NowMs(clock_))};
+                                                   std::string_view hash, uint64_t epoch) const {
+  return {std::string(mode),
+          std::to_string(rv),
+          std::string(uid),
+          std::string(hash),
+          std::to_string(NowMs(clock_)),
+          std::to_string(epoch)};
 }
 
 Result<CheckResult> ObjectStateStore::ParseCas(const RedisReply& reply) {
@@ -193,29 +195,32 @@ Result<CheckResult> ObjectStateStore::ParseCas(const RedisReply& reply) {
 
 Result<CasResult> ObjectStateStore::RunCas(std::string_view mode, std::string_view id,
                                            std::string_view object_key, uint64_t rv, std::string_view uid,
-                                           std::string_view hash, RedisClient::Retry retry) {
+                                           std::string_view hash, uint64_t epoch, RedisClient::Retry retry) {
   KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
-  KS_ASSIGN_OR_RETURN(RedisReply reply, redis_->Eval(CasScript(), {key}, CasArgs(mode, rv, uid, hash), retry));
+  KS_ASSIGN_OR_RETURN(RedisReply reply,
+                      redis_->Eval(CasScript(), {key}, CasArgs(mode, rv, uid, hash, epoch), retry));
   KS_ASSIGN_OR_RETURN(CheckResult result, ParseCas(reply));
   return result.cas;
 }
 
 Result<CheckResult> ObjectStateStore::Check(std::string_view id, std::string_view object_key, uint64_t rv,
-                                            std::string_view hash) {
+                                            std::string_view hash, uint64_t epoch) {
   KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
-  KS_ASSIGN_OR_RETURN(RedisReply reply,
-                      redis_->Eval(CasScript(), {key}, CasArgs("check", rv, "", hash), RedisClient::Retry::kOnce));
+  KS_ASSIGN_OR_RETURN(
+      RedisReply reply,
+      redis_->Eval(CasScript(), {key}, CasArgs("check", rv, "", hash, epoch), RedisClient::Retry::kOnce));
   return ParseCas(reply);
 }
 
-Result<CasResult> ObjectStateStore::CommitCounted(std::string_view id, std::string_view object_key, uint64_t rv,
-                                                  std::string_view uid, std::string_view hash, bool deleted,
-                                                  int64_t synced) {
+Result<CasResult> ObjectStateStore::CommitCounted(std::string_view id, std::string_view object_key,
+                                                  uint64_t rv, std::string_view uid, std::string_view hash,
+                                                  bool deleted, int64_t synced, uint64_t epoch) {
   KS_ASSIGN_OR_RETURN(const std::string key, RecordKey(id, object_key));
   // EVAL (not EVALSHA) inside the pipeline: no NOSCRIPT fallback is needed, and the server
   // caches the script by its digest anyway.
   std::vector<std::string> eval{"EVAL", CasScript().source, "1", key};
-  for (std::string& a : CasArgs(deleted ? "delete" : "commit", rv, uid, hash)) eval.push_back(std::move(a));
+  for (std::string& a : CasArgs(deleted ? "delete" : "commit", rv, uid, hash, epoch))
+    eval.push_back(std::move(a));
   std::vector<std::vector<std::string>> commands{std::move(eval)};
   if (synced > 0) {
     const std::string stats = StatsKey(id);
@@ -230,26 +235,27 @@ Result<CasResult> ObjectStateStore::CommitCounted(std::string_view id, std::stri
 }
 
 Result<CasResult> ObjectStateStore::ShouldApply(std::string_view id, std::string_view object_key, uint64_t rv,
-                                                std::string_view hash) {
-  return RunCas("check", id, object_key, rv, "", hash, RedisClient::Retry::kOnce);
+                                                std::string_view hash, uint64_t epoch) {
+  return RunCas("check", id, object_key, rv, "", hash, epoch, RedisClient::Retry::kOnce);
 }
 
 Result<CasResult> ObjectStateStore::Commit(std::string_view id, std::string_view object_key, uint64_t rv,
-                                           std::string_view uid, std::string_view hash) {
+                                           std::string_view uid, std::string_view hash, uint64_t epoch) {
   // Repeating a commit converges to the same record, so a lost reply may be retried.
-  return RunCas("commit", id, object_key, rv, uid, hash, RedisClient::Retry::kOnce);
+  return RunCas("commit", id, object_key, rv, uid, hash, epoch, RedisClient::Retry::kOnce);
 }
 
 Result<CasResult> ObjectStateStore::AdvanceIfNewer(std::string_view id, std::string_view object_key,
-                                                   uint64_t rv, std::string_view uid, std::string_view hash) {
+                                                   uint64_t rv, std::string_view uid, std::string_view hash,
+                                                   uint64_t epoch) {
   // No retry: if the first attempt applied and only the reply was lost, a retry would say
   // kStale and the caller would skip the write it still has to do.
-  return RunCas("commit", id, object_key, rv, uid, hash, RedisClient::Retry::kNo);
+  return RunCas("commit", id, object_key, rv, uid, hash, epoch, RedisClient::Retry::kNo);
 }
 
 Result<CasResult> ObjectStateStore::RecordDeleted(std::string_view id, std::string_view object_key,
-                                                  uint64_t rv) {
-  return RunCas("delete", id, object_key, rv, "", "", RedisClient::Retry::kOnce);
+                                                  uint64_t rv, uint64_t epoch) {
+  return RunCas("delete", id, object_key, rv, "", "", epoch, RedisClient::Retry::kOnce);
 }
 
 Result<std::optional<ObjectRecord>> ObjectStateStore::Get(std::string_view id, std::string_view object_key) {

@@ -182,6 +182,7 @@ void EventsListener::OnEvent(const plan::Gvr& gvr, proto::EventType type, const 
     ++stats_.dropped;
     return;
   }
+  event->source_epoch = config_.source_epoch;
   PublishWithRetry(*event, msg_suffix);
 }
 

@@ -55,6 +55,9 @@ using StreamCheckFn = std::function<Result<bool>()>;
 struct ListenerConfig {
   std::string id;              // "<namespace>.<name>" of the LiveSynchronization
   std::string events_subject;  // bus::EventsSubject(id)
+  // The source cluster's epoch (libs/state source_identity.h), stamped on every event; 0:
+  // unknown. Records of an older epoch are never compared by resourceVersion.
+  uint64_t source_epoch = 0;
   kube::StoreMode store_mode = kube::StoreMode::kLean;
   std::chrono::seconds resync_period{3600};  // 0: no periodic resync
   int64_t page_size = 500;

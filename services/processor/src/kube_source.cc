@@ -21,27 +21,53 @@ json Labels(const json& object) {
 
 KubeSourceView::KubeSourceView(kube::Client& client, bool watch_namespaces, log::Logger logger, json source_cluster)
     : client_(client), discovery_(client), logger_(std::move(logger)), source_cluster_(std::move(source_cluster)) {
-  if (watch_namespaces) {
-    kube::InformerOptions options;
-    options.resource = {"", "v1", "namespaces", "", "", ""};
-    options.store_mode = kube::StoreMode::kFull;
-    options.logger = logger_;
-    namespaces_ = std::make_unique<kube::Informer>(client_, std::move(options), kube::InformerHandlers{});
-    namespaces_->Start();
-  }
+  if (watch_namespaces) namespaces_ = NewNamespaceInformer();
 }
 
 KubeSourceView::~KubeSourceView() {
-  if (namespaces_) namespaces_->Stop();
+  if (auto informer = Namespaces()) informer->Stop();
+}
+
+std::shared_ptr<kube::Informer> KubeSourceView::NewNamespaceInformer() {
+  kube::InformerOptions options;
+  options.resource = {"", "v1", "namespaces", "", "", ""};
+  options.store_mode = kube::StoreMode::kFull;
+  options.logger = logger_;
+  auto informer = std::make_shared<kube::Informer>(client_, std::move(options), kube::InformerHandlers{});
+  informer->Start();
+  return informer;
+}
+
+std::shared_ptr<kube::Informer> KubeSourceView::Namespaces() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return namespaces_;
+}
+
+Status KubeSourceView::SourceEpoch(uint64_t epoch) {
+  std::shared_ptr<kube::Informer> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (epoch <= epoch_) return OkStatus();
+    const bool first = epoch_ == 0;
+    epoch_ = epoch;
+    // The informer started with this process reads the current source already.
+    if (first || !namespaces_) return OkStatus();
+    old = namespaces_;
+    namespaces_ = NewNamespaceInformer();
+  }
+  logger_.Warn("source cluster changed", {{"sourceCluster", source_cluster_}, {"epoch", epoch}});
+  old->Stop();
+  return OkStatus();
 }
 
 bool KubeSourceView::WaitForSync(std::chrono::milliseconds timeout) const {
-  return !namespaces_ || namespaces_->WaitForSync(timeout);
+  auto informer = Namespaces();
+  return !informer || informer->WaitForSync(timeout);
 }
 
 Result<json> KubeSourceView::NamespaceLabels(const std::string& ns) {
-  if (namespaces_) {
-    if (auto entry = namespaces_->store().Get(ns); entry.has_value() && entry->object) {
+  if (auto namespaces = Namespaces()) {
+    if (auto entry = namespaces->store().Get(ns); entry.has_value() && entry->object) {
       return Labels(*entry->object);
     }
   }
@@ -63,8 +89,9 @@ Result<json> KubeSourceView::NamespaceLabels(const std::string& ns) {
 }
 
 Result<uint64_t> KubeSourceView::NamespaceVersion(const std::string& ns) {
-  if (!namespaces_) return uint64_t{0};
-  auto entry = namespaces_->store().Get(ns);
+  auto namespaces = Namespaces();
+  if (!namespaces) return uint64_t{0};
+  auto entry = namespaces->store().Get(ns);
   if (!entry.has_value()) return uint64_t{0};
   Result<uint64_t> rv = proto::ParseResourceVersion(entry->resource_version);
   return rv.ok() ? *rv : uint64_t{0};

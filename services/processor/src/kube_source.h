@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "kubesync/core/log.h"
@@ -30,13 +31,20 @@ class KubeSourceView final : public SourceView {
   Result<bool> Namespaced(const plan::Gvr& gvr) override;
   Result<std::vector<nlohmann::json>> ListInNamespace(const plan::Gvr& gvr, const std::string& ns) override;
   Result<uint64_t> NamespaceVersion(const std::string& ns) override;
+  // A larger epoch than the one seen first replaces the Namespace informer (a fresh LIST).
+  Status SourceEpoch(uint64_t epoch) override;
 
  private:
   kube::Client& client_;
   kube::Discovery discovery_;
   log::Logger logger_;
   nlohmann::json source_cluster_;
-  std::unique_ptr<kube::Informer> namespaces_;
+  std::shared_ptr<kube::Informer> NewNamespaceInformer();
+  std::shared_ptr<kube::Informer> Namespaces() const;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<kube::Informer> namespaces_;  // guarded by mu_; replaced on a new epoch
+  uint64_t epoch_ = 0;                          // guarded by mu_
 };
 
 }  // namespace kubesync::processor

@@ -83,13 +83,26 @@ Result<Outgoing> Processor::Deleted(const proto::Event& event, std::string_view 
   return Route(std::move(del), msg_suffix);
 }
 
-Result<std::vector<Outgoing>> Processor::Process(const proto::Event& event) {
+Result<std::vector<Outgoing>> Processor::Process(const proto::Event& event_in) {
+  // Events without a source epoch (the reconciler's, which lists the source as it is now)
+  // belong to the newest epoch seen: their resourceVersions are the current source's.
+  proto::Event event = event_in;
+  if (event.source_epoch > 0) {
+    uint64_t seen = latest_epoch_.load();
+    while (event.source_epoch > seen && !latest_epoch_.compare_exchange_weak(seen, event.source_epoch)) {
+    }
+  } else {
+    event.source_epoch = latest_epoch_.load();
+  }
   std::vector<Outgoing> out;
   const plan::Gvr gvr = ToPlanGvr(event.gvr);
   const bool in_plan = InPlan(gvr);
   const bool is_namespace = gvr == kNamespacesGvr;
 
   if (plan_.IsDefaultExcluded(gvr, event.namespace_, event.name)) return out;
+  // A new source cluster (issue 10 item 4): what the view remembers of the previous one
+  // (namespace labels and versions) must not judge this one's objects.
+  if (event.source_epoch > 0) KS_RETURN_IF_ERROR(source_.SourceEpoch(event.source_epoch));
 
   // A Namespace's labels changed: what its objects' namespace selectors say may change too.
   // Namespace events carry no old object (lean informers), so every MODIFIED re-evaluates.
@@ -271,6 +284,7 @@ Result<std::vector<Outgoing>> Processor::ReevaluateNamespace(const proto::Event&
       obj_event.resource_version = std::to_string(obj_event.resource_version_number);
       obj_event.observed_at_unix_nanos = event.observed_at_unix_nanos;
       obj_event.live_synchronization_id = config_.id;
+      obj_event.source_epoch = event.source_epoch;
       obj_event.object_json = item.dump();
       Result<std::optional<Outgoing>> one =
           ProcessObject(obj_event, item, ns_labels, Origin::kNamespaceChange, suffix);

@@ -24,6 +24,8 @@
 // RecordsFn are thread-safe (the real ones are).
 #pragma once
 
+#include <atomic>
+
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -58,6 +60,12 @@ class SourceView {
   virtual Result<uint64_t> NamespaceVersion(const std::string& ns) {
     (void)ns;
     return uint64_t{0};
+  }
+  // Events now come from source epoch `epoch` (libs/state source_identity.h): a view that
+  // caches what it read of the source starts afresh when the epoch grows.
+  virtual Status SourceEpoch(uint64_t epoch) {
+    (void)epoch;
+    return OkStatus();
   }
 };
 
@@ -118,6 +126,7 @@ class Processor {
   nlohmann::json source_cluster_;
   bool namespace_selectors_ = false;
   bool namespaces_in_plan_ = false;  // a rule selects v1/namespaces themselves
+  std::atomic<uint64_t> latest_epoch_{0};  // the newest source epoch seen on an event
 };
 
 }  // namespace kubesync::processor

@@ -1,5 +1,6 @@
 #include "applier.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "decision.h"
@@ -49,6 +50,8 @@ std::string_view EffectName(Effect effect) {
       return "already-gone";
     case Effect::kRefusedUnmanaged:
       return "refused-unmanaged";
+    case Effect::kNamespaceKept:
+      return "namespace-kept";
     case Effect::kDryRun:
       return "dry-run";
     case Effect::kNamespaceMissing:
@@ -104,6 +107,7 @@ Applier::Applier(kube::Client* destination, state::ObjectStateStore* state, log:
                  ApplierOptions options, state::ProblemStore* problems)
     : destination_(destination),
       state_(state),
+      discovery_(*destination),
       logger_(std::move(logger)),
       options_(std::move(options)),
       cluster_ref_(service::ClusterRef(options_.destination_cluster, options_.destination_cluster_namespace)),
@@ -188,6 +192,17 @@ Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void(
     return Outcome{Effect::kInvalidMessage, error};
   }
   call.hash = event.content_hash.empty() ? transform::ContentHash(call.desired) : event.content_hash;
+  if (event.source_epoch > 0) {
+    // Not part of the content hash: the same content from a rebuilt source is the same content.
+    json& meta = call.desired["metadata"];
+    if (meta.is_null()) meta = json::object();
+    if (meta.is_object() && (!meta.contains("annotations") || meta["annotations"].is_null())) {
+      meta["annotations"] = json::object();
+    }
+    if (meta.is_object() && meta["annotations"].is_object()) {
+      meta["annotations"][std::string(kSourceEpochAnnotation)] = std::to_string(event.source_epoch);
+    }
+  }
   json last_update = service::LastUpdate(call.desired);
   if (!last_update.is_null()) call.base["lastUpdate"] = std::move(last_update);
   return Upsert(call);
@@ -204,7 +219,7 @@ Outcome Applier::Upsert(Call& call) {
     // the destination itself decides the rest.
     check = VerifyCheck(call);
   } else {
-    check = state_->Check(options_.id, call.key, ev.resource_version_number, call.hash);
+    check = state_->Check(options_.id, call.key, ev.resource_version_number, call.hash, ev.source_epoch);
   }
   if (!check.ok()) return Failure(call, "error reading object state", check.status());
   if (check->cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
@@ -226,7 +241,7 @@ Outcome Applier::Upsert(Call& call) {
     create_first = false;
     if (!existing.ok()) return Failure(call, "error getting object from cluster", existing.status());
     WriteAction action = DecideWrite(*existing, call.desired, call.hash, options_.id, call.gvr,
-                                     ev.resource_version_number, ev.verify_destination);
+                                     ev.resource_version_number, ev.verify_destination, ev.source_epoch);
     switch (action) {
       case WriteAction::kSkipNewer:
         return Outcome{Effect::kSkippedStale, {}};
@@ -292,7 +307,12 @@ Result<state::CheckResult> Applier::VerifyCheck(Call& call) {
   // The reconciler saw the destination: mostly a copy to repair, so read first (a create
   // that answers AlreadyExists would be a wasted write request).
   out.live_copy = true;
-  if (record.has_value()) {
+  const uint64_t epoch = call.event.source_epoch;
+  if (record.has_value() && epoch > 0 && record->source_epoch != epoch) {
+    // Recorded from another source cluster: not comparable by resourceVersion (issue 10
+    // item 4); an older source's record is overwritten, a newer one's event is stale.
+    if (record->source_epoch > epoch) out.cas = state::CasResult::kStale;
+  } else if (record.has_value()) {
     const uint64_t rv = call.event.resource_version_number;
     // A tombstone at this version is a delete at or after it; a live record at it is the
     // version the reconciler wants verified.
@@ -306,7 +326,7 @@ Outcome Applier::Remove(Call& call) {
   const uint64_t rv = ev.resource_version_number;
   if (rv > 0) {
     call.Touch();
-    auto cas = state_->ShouldApply(options_.id, call.key, rv, "");
+    auto cas = state_->ShouldApply(options_.id, call.key, rv, "", ev.source_epoch);
     if (!cas.ok()) return Failure(call, "error reading object state", cas.status());
     if (*cas == state::CasResult::kStale) return Outcome{Effect::kSkippedStale, {}};
   }
@@ -329,7 +349,7 @@ Outcome Applier::Remove(Call& call) {
         return Outcome{Effect::kSkippedStale, {}};
       }
     }
-    DeleteAction action = DecideDelete(*existing, options_.id, rv);
+    DeleteAction action = DecideDelete(*existing, options_.id, rv, ev.source_epoch);
     switch (action) {
       case DeleteAction::kSkipNewer:
         return Outcome{Effect::kSkippedStale, {}};
@@ -346,6 +366,9 @@ Outcome Applier::Remove(Call& call) {
         return Outcome{Effect::kRefusedUnmanaged, error};
       }
       case DeleteAction::kDelete: {
+        if (call.gvr == kNamespacesGvr && !options_.dry_run) {
+          if (auto kept = KeepNamespaceInUse(call, **existing)) return *kept;
+        }
         logger_.Info("deleting object in cluster", call.Fields(**existing));
         if (options_.dry_run) return Outcome{Effect::kDryRun, {}};
         kube::DeleteOptions options;
@@ -477,8 +500,9 @@ Outcome Applier::Commit(Call& call, Effect effect) {
     return Outcome{effect, {}};
   }
   // The record and the counter in one round trip.
-  auto committed = state_->CommitCounted(options_.id, call.key, ev.resource_version_number, deletion ? "" : ev.uid,
-                                         deletion ? "" : call.hash, deletion, synced);
+  auto committed =
+      state_->CommitCounted(options_.id, call.key, ev.resource_version_number, deletion ? "" : ev.uid,
+                            deletion ? "" : call.hash, deletion, synced, ev.source_epoch);
   if (!committed.ok()) return Failure(call, "error writing object state", committed.status());
   if (call.problem_rv.has_value() && *call.problem_rv <= ev.resource_version_number) {
     // The object is where the source is (or newer): its problem is over.
@@ -499,6 +523,138 @@ Outcome Applier::Failure(Call& call, std::string_view msg, const Status& error) 
   }
   logger_.Error(msg, std::move(fields));
   return Outcome{IsTransient(error) ? Effect::kRetry : Effect::kFailed, error};
+}
+
+Result<std::pair<std::vector<std::string>, size_t>> Applier::ForeignObjectsIn(const std::string& ns,
+                                                                              size_t limit) {
+  // Every namespaced resource the destination serves (preferred versions), by discovery.
+  std::vector<std::pair<std::string, std::string>> group_versions = {{"", "v1"}};
+  KS_ASSIGN_OR_RETURN(json groups, destination_->GetPath("/apis"));
+  for (const json& group : groups.value("groups", json::array())) {
+    const json preferred = group.value("preferredVersion", json::object());
+    if (group.contains("name") && preferred.contains("version")) {
+      group_versions.emplace_back(group["name"].get<std::string>(), preferred["version"].get<std::string>());
+    }
+  }
+  struct Seen {
+    std::string what;  // "<resource> <name>"
+    std::string uid;
+    std::vector<std::string> owners;  // ownerReferences uids
+    bool ours = false;
+  };
+  std::vector<Seen> seen;
+  std::set<std::string> ours;          // uids of objects this LiveSynchronization created
+  std::set<std::string> our_services;  // their Endpoints carry the Service's name
+  for (const auto& [group, version] : group_versions) {
+    auto resources = discovery_.ResourcesFor(group, version);
+    if (!resources.ok()) {
+      if (kube::IsNotFound(resources.status())) continue;  // went away meanwhile
+      return resources.status();
+    }
+    for (const kube::ApiResource& resource : *resources) {
+      if (!resource.namespaced || !resource.HasVerb("list") || resource.resource == "events") continue;
+      auto list = destination_->List(kube::ResourceRef{group, version, resource.resource, ns, "", ""});
+      if (!list.ok()) {
+        if (kube::IsNotFound(list.status()) || list.status().code() == Code::kUnimplemented) continue;
+        return list.status().Annotate("listing " + resource.resource + " in namespace \"" + ns + "\"");
+      }
+      for (const json& item : list->items) {
+        Seen one;
+        const std::string& name = kube::meta::Name(item);
+        one.what = resource.resource + (group.empty() ? "" : "." + group) + " " + name;
+        one.uid = kube::meta::Uid(item);
+        const json& md = kube::meta::Metadata(item);
+        if (auto refs = md.find("ownerReferences"); refs != md.end() && refs->is_array()) {
+          for (const json& ref : *refs) {
+            if (ref.is_object() && ref.contains("uid") && ref["uid"].is_string())
+              one.owners.push_back(ref["uid"]);
+          }
+        }
+        // What Kubernetes itself puts in every namespace is nobody's data.
+        const bool core = group.empty();
+        one.ours = transform::IsManagedBy(item, options_.id) ||
+                   (core && resource.resource == "serviceaccounts" && name == "default") ||
+                   (core && resource.resource == "configmaps" && name == "kube-root-ca.crt");
+        if (one.ours && !one.uid.empty()) ours.insert(one.uid);
+        if (transform::IsManagedBy(item, options_.id) && core && resource.resource == "services") {
+          our_services.insert(name);
+        }
+        seen.push_back(std::move(one));
+      }
+    }
+  }
+  // Objects made by controllers for ours (ReplicaSets of a Deployment, their Pods,
+  // EndpointSlices of a Service...) are ours too: follow ownerReferences to a fixpoint.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Seen& one : seen) {
+      if (one.ours) continue;
+      const bool owned = std::any_of(one.owners.begin(), one.owners.end(),
+                                     [&ours](const std::string& uid) { return ours.count(uid) > 0; });
+      const bool endpoints =
+          one.what.rfind("endpoints ", 0) == 0 && our_services.count(one.what.substr(10)) > 0;
+      if (owned || endpoints) {
+        one.ours = true;
+        if (!one.uid.empty()) ours.insert(one.uid);
+        grew = true;
+      }
+    }
+  }
+  std::pair<std::vector<std::string>, size_t> out;
+  for (const Seen& one : seen) {
+    if (one.ours) continue;
+    ++out.second;
+    if (out.first.size() < limit) out.first.push_back(one.what);
+  }
+  return out;
+}
+
+std::optional<Outcome> Applier::KeepNamespaceInUse(Call& call, const json& existing) {
+  const std::string& ns = call.event.name;
+  call.Touch();
+  auto foreign = ForeignObjectsIn(ns, 5);
+  if (!foreign.ok()) return Failure(call, "error listing objects in cluster", foreign.status());
+  if (foreign->second == 0) return std::nullopt;
+
+  // Ours no more: without the marks, no later delete or prune of this LiveSynchronization
+  // touches it, and a recovery sees it as the user's.
+  json body = existing;
+  json& meta = body["metadata"];
+  if (meta.contains("labels") && meta["labels"].is_object())
+    meta["labels"].erase(std::string(transform::kManagedByLabel));
+  if (meta.contains("annotations") && meta["annotations"].is_object()) {
+    for (std::string_view key :
+         {transform::kLiveSynchronizationAnnotation, transform::kSourceUidAnnotation,
+          transform::kSourceResourceVersionAnnotation, transform::kContentHashAnnotation,
+          transform::kOriginalValuesAnnotation, kSourceEpochAnnotation}) {
+      meta["annotations"].erase(std::string(key));
+    }
+  }
+  call.Touch();
+  auto updated = destination_->Update(call.Ref(), body, {.field_manager = options_.field_manager});
+  if (!updated.ok()) return Failure(call, "error updating object in cluster", updated.status());
+
+  std::string examples;
+  for (const std::string& what : foreign->first) examples += (examples.empty() ? "" : ", ") + what;
+  json fields = call.Fields(*updated);
+  fields["foreignObjects"] = foreign->second;
+  fields["examples"] = foreign->first;
+  logger_.Warn("namespace kept in cluster", std::move(fields));
+  if (notes_ != nullptr) {
+    state::Note note;
+    note.type = "Warning";
+    note.reason = std::string(state::kNamespaceKeptReason);
+    note.message = "Namespace \"" + ns + "\" left the replication but was not deleted: it holds " +
+                   std::to_string(foreign->second) + " object(s) that live synchronization \"" + options_.id +
+                   "\" did not create (" + examples +
+                   (foreign->second > foreign->first.size() ? ", ..." : "") +
+                   "); kubesync removed its marks and left it";
+    note.component = "synchronizer";
+    if (auto added = notes_->AddNote(options_.id, note); !added.ok()) {
+      logger_.Warn("error writing object state", {{"error", added.status().ToString()}});
+    }
+  }
+  return Commit(call, Effect::kNamespaceKept);
 }
 
 void Applier::ForgetNamespace(const std::string& ns) {

@@ -25,13 +25,17 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "kubesync/core/log.h"
 #include "kubesync/core/status.h"
 #include "kubesync/kube/client.h"
+#include "kubesync/kube/discovery.h"
 #include "kubesync/proto/envelope.h"
 #include "kubesync/state/object_state.h"
 #include "kubesync/state/problems.h"
+#include "kubesync/state/source_identity.h"
 
 namespace kubesync::synchronizer {
 
@@ -56,6 +60,7 @@ enum class Effect {
   kSkippedUnchanged,  // same content as what was applied (Redis or the destination's hash)
   kAlreadyGone,       // delete of an object the destination does not have
   kRefusedUnmanaged,  // the destination object was not created by this LiveSynchronization
+  kNamespaceKept,     // a Namespace to delete holds objects kubesync did not create: unmarked, kept
   kDryRun,            // dryRun: logged, nothing written
   kNamespaceMissing,  // no namespace and no forceNamespaceCreation: try again later
   kRetry,             // a retryable failure (network, 429/5xx, Redis down, repeated conflicts)
@@ -92,6 +97,10 @@ class Applier {
   // a ProblemStore (nothing recorded); kUnavailable when Redis is away.
   Status Park(const proto::Event& event, std::string_view reason, const Status& error, uint64_t deliveries);
 
+  // Where to leave notes for the controller's Events (a Namespace kept for its users'
+  // objects); may stay unset. Must outlive the Applier.
+  void SetNotes(state::SourceIdentityStore* notes) { notes_ = notes; }
+
  private:
   struct Call;  // one message in progress: event, log fields, keepalive
 
@@ -102,6 +111,14 @@ class Applier {
   Result<state::CheckResult> VerifyCheck(Call& call);
   // OK when the namespace exists (or was created); otherwise the Outcome to return.
   std::optional<Outcome> EnsureNamespace(Call& call);
+  // Issue 10 item 5: deleting a Namespace deletes everything in it. Before deleting one we
+  // manage, look at what it holds: when anything there was not created by this
+  // LiveSynchronization, remove our marks instead and keep it (a Warning log and a note).
+  // nullopt: nothing foreign, go on deleting it.
+  std::optional<Outcome> KeepNamespaceInUse(Call& call, const nlohmann::json& existing);
+  // "<resource> <name>" of the objects in `ns` this LiveSynchronization did not create
+  // (at most `limit`, plus a count of all), or an error when it cannot tell.
+  Result<std::pair<std::vector<std::string>, size_t>> ForeignObjectsIn(const std::string& ns, size_t limit);
   // The destination object, nullopt when not found; an error Outcome otherwise.
   Result<std::optional<nlohmann::json>> Read(Call& call);
   Outcome Commit(Call& call, Effect effect);
@@ -117,6 +134,8 @@ class Applier {
 
   kube::Client* destination_;
   state::ObjectStateStore* state_;
+  state::SourceIdentityStore* notes_ = nullptr;
+  kube::Discovery discovery_;
   log::Logger logger_;
   ApplierOptions options_;
   nlohmann::json cluster_ref_;

@@ -38,12 +38,14 @@ std::string_view DeleteActionName(DeleteAction action) {
   return "unknown";
 }
 
-uint64_t MarkedSourceVersion(const nlohmann::json& existing) {
+namespace {
+
+uint64_t MarkedNumber(const nlohmann::json& existing, std::string_view annotation) {
   auto meta = existing.find("metadata");
   if (meta == existing.end() || !meta->is_object()) return 0;
   auto annotations = meta->find("annotations");
   if (annotations == meta->end() || !annotations->is_object()) return 0;
-  auto it = annotations->find(std::string(transform::kSourceResourceVersionAnnotation));
+  auto it = annotations->find(std::string(annotation));
   if (it == annotations->end() || !it->is_string()) return 0;
   uint64_t rv = 0;
   const std::string& text = it->get_ref<const std::string&>();
@@ -51,11 +53,40 @@ uint64_t MarkedSourceVersion(const nlohmann::json& existing) {
   return ec == std::errc() && end == text.data() + text.size() ? rv : 0;
 }
 
+// Whether the copy was made from a source version the event can be ordered against, and
+// if not, whether the copy's source is the newer one.
+enum class Versions { kComparable, kCopyOlderSource, kCopyNewerSource };
+
+Versions CompareSources(const nlohmann::json& existing, uint64_t event_epoch) {
+  if (event_epoch == 0) return Versions::kComparable;
+  const uint64_t marked = MarkedSourceEpoch(existing);
+  if (marked == event_epoch) return Versions::kComparable;
+  return marked > event_epoch ? Versions::kCopyNewerSource : Versions::kCopyOlderSource;
+}
+
+}  // namespace
+
+uint64_t MarkedSourceVersion(const nlohmann::json& existing) {
+  return MarkedNumber(existing, transform::kSourceResourceVersionAnnotation);
+}
+
+uint64_t MarkedSourceEpoch(const nlohmann::json& existing) {
+  return MarkedNumber(existing, kSourceEpochAnnotation);
+}
+
 WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlohmann::json& desired,
                         std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr,
-                        uint64_t event_rv, bool verify_content) {
+                        uint64_t event_rv, bool verify_content, uint64_t event_epoch) {
   if (!existing) return WriteAction::kCreate;
   if (!transform::IsManagedBy(*existing, id)) return WriteAction::kRefuseUnmanaged;
+  switch (CompareSources(*existing, event_epoch)) {
+    case Versions::kCopyNewerSource:
+      return WriteAction::kSkipNewer;
+    case Versions::kCopyOlderSource:
+      return WriteAction::kUpdate;  // even with the same content: the marking moves to this source
+    case Versions::kComparable:
+      break;
+  }
   if (event_rv > 0 && MarkedSourceVersion(*existing) > event_rv) return WriteAction::kSkipNewer;
   // A bound PVC's spec is immutable except resources.requests: rewrite it only when that
   // or the metadata (labels, annotations, marking) changed.
@@ -73,9 +104,17 @@ WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlo
 }
 
 DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::string_view id,
-                          uint64_t event_rv) {
+                          uint64_t event_rv, uint64_t event_epoch) {
   if (!existing) return DeleteAction::kAlreadyGone;
   if (!transform::IsManagedBy(*existing, id)) return DeleteAction::kRefuseUnmanaged;
+  switch (CompareSources(*existing, event_epoch)) {
+    case Versions::kCopyNewerSource:
+      return DeleteAction::kSkipNewer;
+    case Versions::kCopyOlderSource:
+      return DeleteAction::kDelete;
+    case Versions::kComparable:
+      break;
+  }
   if (event_rv > 0 && MarkedSourceVersion(*existing) > event_rv) return DeleteAction::kSkipNewer;
   return DeleteAction::kDelete;
 }

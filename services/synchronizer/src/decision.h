@@ -12,6 +12,10 @@
 
 namespace kubesync::synchronizer {
 
+// The epoch of the source cluster a destination copy was made from (issue 10 item 4; see
+// libs/state source_identity.h). Source resourceVersions are compared only within one epoch.
+inline constexpr std::string_view kSourceEpochAnnotation = "kubesync.io/source-epoch";
+
 enum class WriteAction {
   kCreate,           // nothing there: create it
   kUpdate,           // ours and different: replace it (body built with transform::ForUpdate)
@@ -38,12 +42,18 @@ std::string_view DeleteActionName(DeleteAction action);
 // `verify_content` (a reconciler's message): "unchanged" needs the destination's actual
 // content to match (transform::Drifted), not only its recorded content-hash annotation,
 // so that a copy edited by hand is written again.
+// `event_epoch` (0: unknown) is the event's source epoch: a copy marked with another epoch is
+// not compared by resourceVersion (an older epoch's copy is rewritten, so its marking names
+// the current source; a newer epoch's copy is kept).
 WriteAction DecideWrite(const std::optional<nlohmann::json>& existing, const nlohmann::json& desired,
                         std::string_view desired_hash, std::string_view id, const plan::Gvr& gvr,
-                        uint64_t event_rv = 0, bool verify_content = false);
+                        uint64_t event_rv = 0, bool verify_content = false, uint64_t event_epoch = 0);
 
 DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::string_view id,
-                          uint64_t event_rv = 0);
+                          uint64_t event_rv = 0, uint64_t event_epoch = 0);
+
+// The source epoch a destination copy was made from (its marking), 0 if unknown.
+uint64_t MarkedSourceEpoch(const nlohmann::json& existing);
 
 // The source resourceVersion a destination copy was made from (its marking), 0 if unknown.
 uint64_t MarkedSourceVersion(const nlohmann::json& existing);

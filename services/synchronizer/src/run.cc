@@ -74,6 +74,8 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
     }
     return got.status();
   };
+  state::SourceIdentityStore notes(redis->get());
+  applier.SetNotes(&notes);
 
   // concurrentTasks bounds the messages this replica applies at once, across partitions.
   std::optional<int> concurrent_tasks;

@@ -85,6 +85,27 @@ TEST(DecideWriteTest, NeverOverwritesACopyOfANewerSourceVersion) {
   EXPECT_EQ(MarkedSourceVersion(existing), 0u);
 }
 
+TEST(DecideWriteTest, VersionsOfAnotherSourceEpochAreNeverCompared) {
+  json existing = Marked("v1");  // source resourceVersion 10 of epoch 100
+  existing["metadata"]["annotations"][std::string(kSourceEpochAnnotation)] = "100";
+  json desired = Marked("v1");
+  const std::string hash = transform::RecordedContentHash(desired);
+  EXPECT_EQ(MarkedSourceEpoch(existing), 100u);
+  // Same epoch: ordered by resourceVersion as always.
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 9, false, 100), WriteAction::kSkipNewer);
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 11, false, 100), WriteAction::kSkipUnchanged);
+  // A rebuilt source (epoch 200) at resourceVersion 3: rewritten even with the same content,
+  // so the marking names the new source.
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 3, false, 200), WriteAction::kUpdate);
+  EXPECT_EQ(DecideDelete(existing, kId, 3, 200), DeleteAction::kDelete);
+  // An event of an older source than the copy's is never applied.
+  EXPECT_EQ(DecideWrite(existing, desired, hash, kId, kConfigMaps, 5000, false, 50), WriteAction::kSkipNewer);
+  EXPECT_EQ(DecideDelete(existing, kId, 5000, 50), DeleteAction::kSkipNewer);
+  // Still someone else's object first.
+  EXPECT_EQ(DecideWrite(Marked("v1", "dr", "other"), desired, hash, kId, kConfigMaps, 3, false, 200),
+            WriteAction::kRefuseUnmanaged);
+}
+
 TEST(DecideWriteTest, BoundPvcIsRewrittenOnlyWhenRequestsChange) {
   const plan::Gvr pvcs{"", "v1", "persistentvolumeclaims"};
   auto pvc = [](const std::string& size) {

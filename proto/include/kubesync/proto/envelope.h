@@ -52,6 +52,7 @@ struct Event {
   bool namespace_selected = false;  // the object's Namespace is itself replicated
   std::string namespace_labels_json;  // optional: the source Namespace's labels, for creating it
   bool verify_destination = false;    // reconciler: compare the destination's actual content
+  uint64_t source_epoch = 0;          // the source cluster's epoch (libs/state source_identity.h); 0: unknown
   friend bool operator==(const Event&, const Event&) = default;
 };
 

@@ -8,6 +8,7 @@
 //       hash       content hash after transformation ("" for a tombstone)
 //       deleted    "0" or "1"
 //       updatedAt  unix milliseconds of the last change
+//       epoch      the source epoch the rv belongs to (absent: unknown; see below)
 //   kubesync:<id>:stats  hash: objectsSynchronized (counter), lastSyncTime (unix ms)
 //
 // <id> is the LiveSynchronization "<namespace>.<name>"; the core group is "" and
@@ -28,6 +29,14 @@
 // AdvanceIfNewer does 1 and 3 in one step *before* the write; use it only where losing
 // the write after a crash is acceptable (it is not for the synchronizer: a redelivered
 // message would then be Stale and never written).
+//
+// Source epochs (issue 10 item 4): resourceVersions only order events of one source
+// cluster. A source rebuilt or restored (new etcd, another server, another Secret) starts
+// them again, so each writer passes the epoch of the source the event came from
+// (SourceIdentityStore below hands them out; 0 = unknown, compared as today). A record of
+// an older epoch is never compared by resourceVersion: the event is applied as if the
+// record were absent (a live copy still counts as one). An event of an older epoch than
+// the record is stale (it was still in flight when the source changed).
 //
 // Every method is thread-safe (RedisClient is). Errors: kUnavailable when Redis is
 // unreachable (retry the message later), kInvalidArgument for a bad id or key.
@@ -69,6 +78,7 @@ struct ObjectRecord {
   std::string hash;
   bool deleted = false;
   int64_t updated_at_unix_ms = 0;
+  uint64_t source_epoch = 0;  // 0: recorded without one
 };
 
 struct SyncStats {
@@ -87,23 +97,25 @@ class ObjectStateStore {
 
   // Read-only: would (rv, hash) be applied?
   Result<CasResult> ShouldApply(std::string_view id, std::string_view object_key, uint64_t rv,
-                                std::string_view hash);
+                                std::string_view hash, uint64_t epoch = 0);
   // ShouldApply, also telling whether a live record exists (same round trip).
   Result<CheckResult> Check(std::string_view id, std::string_view object_key, uint64_t rv,
-                            std::string_view hash);
+                            std::string_view hash, uint64_t epoch = 0);
   // Commit (or, `deleted`, RecordDeleted) and RecordSynced(`synced`, skipped when 0) in one
   // round trip. Not retried on a broken connection (the counter is not idempotent).
   Result<CasResult> CommitCounted(std::string_view id, std::string_view object_key, uint64_t rv,
-                                  std::string_view uid, std::string_view hash, bool deleted, int64_t synced);
+                                  std::string_view uid, std::string_view hash, bool deleted, int64_t synced,
+                                  uint64_t epoch = 0);
   // Compare-and-set after a successful destination write; never moves rv backwards.
   Result<CasResult> Commit(std::string_view id, std::string_view object_key, uint64_t rv,
-                           std::string_view uid, std::string_view hash);
+                           std::string_view uid, std::string_view hash, uint64_t epoch = 0);
   // Check and record in one step (see the header comment for when not to use it).
   Result<CasResult> AdvanceIfNewer(std::string_view id, std::string_view object_key, uint64_t rv,
-                                   std::string_view uid, std::string_view hash);
+                                   std::string_view uid, std::string_view hash, uint64_t epoch = 0);
   // Tombstone: marks the object deleted at `rv`; older events stay refused (kStale), a
   // re-creation with a newer rv is kNewer again. kUnchanged when already deleted.
-  Result<CasResult> RecordDeleted(std::string_view id, std::string_view object_key, uint64_t rv);
+  Result<CasResult> RecordDeleted(std::string_view id, std::string_view object_key, uint64_t rv,
+                                  uint64_t epoch = 0);
 
   Result<std::optional<ObjectRecord>> Get(std::string_view id, std::string_view object_key);
   // Calls `fn` for every record of `id` (SCAN with MATCH, batches of `batch`); stops early
@@ -119,10 +131,10 @@ class ObjectStateStore {
 
  private:
   Result<CasResult> RunCas(std::string_view mode, std::string_view id, std::string_view object_key,
-                           uint64_t rv, std::string_view uid, std::string_view hash,
+                           uint64_t rv, std::string_view uid, std::string_view hash, uint64_t epoch,
                            RedisClient::Retry retry);
   std::vector<std::string> CasArgs(std::string_view mode, uint64_t rv, std::string_view uid,
-                                   std::string_view hash) const;
+                                   std::string_view hash, uint64_t epoch) const;
   static Result<CheckResult> ParseCas(const RedisReply& reply);
   RedisClient* redis_;
   const Clock* clock_;
