@@ -49,6 +49,8 @@ std::string_view EffectName(Effect effect) {
       return "already-gone";
     case Effect::kRefusedUnmanaged:
       return "refused-unmanaged";
+    case Effect::kRefusedNotInPlan:
+      return "refused-not-in-plan";
     case Effect::kDryRun:
       return "dry-run";
     case Effect::kNamespaceMissing:
@@ -69,6 +71,7 @@ Disposition Outcome::disposition() const {
     case Effect::kRetry:
       return Disposition::kNak;
     case Effect::kRefusedUnmanaged:
+    case Effect::kRefusedNotInPlan:
     case Effect::kFailed:
     case Effect::kInvalidMessage:
       return Disposition::kTerm;
@@ -145,6 +148,18 @@ Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void(
     logger_.Error("invalid message payload",
                   {{"sourceObject", call.base["sourceObject"]}, {"error", error.ToString()}});
     return Outcome{Effect::kInvalidMessage, error};
+  }
+  // Never write what the plan does not replicate, whoever published the message.
+  Status in_plan = options_.plan != nullptr
+                       ? CheckInPlan(*options_.plan, call.gvr, event.namespace_, event.name, call.desired)
+                       : PermissionDeniedError("no plan: nothing may be created or updated");
+  if (!in_plan.ok()) {
+    logger_.Error("object not in the plan; refused",
+                  {{"sourceObject", call.base["sourceObject"]},
+                   {"destinationCluster", cluster_ref_},
+                   {"event", call.base["event"]},
+                   {"error", in_plan.ToString()}});
+    return Outcome{Effect::kRefusedNotInPlan, in_plan};
   }
   call.hash = event.content_hash.empty() ? transform::ContentHash(call.desired) : event.content_hash;
   json last_update = service::LastUpdate(call.desired);

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "kubesync/core/log.h"
 #include "kubesync/core/status.h"
 #include "kubesync/kube/client.h"
+#include "kubesync/plan/plan.h"
 #include "kubesync/proto/envelope.h"
 #include "kubesync/state/object_state.h"
 
@@ -44,6 +46,8 @@ struct ApplierOptions {
   // message back to NATS.
   int max_conflict_retries = 5;
   std::string field_manager = "kubesync-synchronizer";
+  // What may be created or updated (CheckInPlan); nullptr refuses every create and update.
+  std::shared_ptr<const plan::Plan> plan;
 };
 
 // What became of one message.
@@ -55,6 +59,7 @@ enum class Effect {
   kSkippedUnchanged,  // same content as what was applied (Redis or the destination's hash)
   kAlreadyGone,       // delete of an object the destination does not have
   kRefusedUnmanaged,  // the destination object was not created by this LiveSynchronization
+  kRefusedNotInPlan,  // a create or update of something the plan does not replicate
   kDryRun,            // dryRun: logged, nothing written
   kNamespaceMissing,  // no namespace and no forceNamespaceCreation: try again later
   kRetry,             // a retryable failure (network, 429/5xx, Redis down, repeated conflicts)

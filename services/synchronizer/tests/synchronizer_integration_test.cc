@@ -484,5 +484,34 @@ TEST_F(SynchronizerTest, BadPlanExitsTwoWithTheField) {
   EXPECT_NE(testsupport::ReadFile(dir_.path() / "stderr0.txt").find("--plan"), std::string::npos);
 }
 
+// Anyone who can publish on the sync subject must not get the synchronizer to write what
+// the plan does not replicate (issue 10, item 11): a forged ClusterRoleBinding granting
+// cluster-admin is refused, logged by name and terminated; the partition flows on.
+TEST_F(SynchronizerTest, ForgedMessageForAResourceOutsideThePlanIsRefusedAndNeverApplied) {
+  WritePlan({});
+  StartSynchronizer();
+  const plan::Gvr bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings"};
+  json binding = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                  {"kind", "ClusterRoleBinding"},
+                  {"metadata", {{"name", "pwned"}, {"uid", "uid-pwned"}, {"resourceVersion", "5"}}},
+                  {"roleRef",
+                   {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "cluster-admin"}}},
+                  {"subjects", {{{"kind", "User"}, {"name", "mallory"}, {"apiGroup", "rbac.authorization.k8s.io"}}}}};
+  Publish(MakeEvent(proto::EventType::kAdded, bindings, binding));
+  PublishConfigMap(proto::EventType::kAdded, "team", "after", 20, "ok");
+  ASSERT_TRUE(WaitFor([&] { return DestData("team", "after") == "ok"; }, kWait));
+  ASSERT_TRUE(WaitFor([&] { return Drained(); }, kWait)) << "the forged message is settled, not redelivered";
+  auto got = Request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/pwned");
+  EXPECT_EQ(got.status, 404) << got.body.dump();
+  bool logged = false;
+  for (const json& line : LogLines()) {
+    if (line.value("msg", "") != "object not in the plan; refused") continue;
+    logged = line["sourceObject"].value("name", "") == "pwned" &&
+             line["sourceObject"].value("resource", "") == "clusterrolebindings" &&
+             line.value("level", "") == "error";
+  }
+  EXPECT_TRUE(logged) << "a log line names the refused object";
+}
+
 }  // namespace
 }  // namespace kubesync::synchronizer
