@@ -148,7 +148,7 @@ Result<std::unique_ptr<Connection>> Connection::Connect(ConnectionOptions option
     s = NATS_OK;  // retry_on_failed_connect: cnats keeps trying in the background
   }
   if (s != NATS_OK) {
-    Status st = ToStatus(s, "connect to nats " + RedactUrl(o.url));
+    Status st = ToStatus(s, "connect to " + RedactUrl(o.url));
     // A refused password or certificate is not going away: say so instead of retrying.
     if (s == NATS_CONNECTION_AUTH_FAILED || st.message().find("Authorization Violation") != std::string::npos) {
       return UnauthenticatedError(st.message() + (o.user.empty() ? "" : " (user \"" + o.user + "\")"));

@@ -77,7 +77,7 @@ TEST_F(NatsAuthTest, WrongPasswordIsAClearErrorNamingTheServer) {
   auto conn = Connection::Connect(o);
   ASSERT_FALSE(conn.ok());
   EXPECT_EQ(conn.status().code(), Code::kUnauthenticated) << conn.status().ToString();
-  EXPECT_NE(conn.status().message().find("connect to nats nats://127.0.0.1:" + std::to_string(port_)),
+  EXPECT_NE(conn.status().message().find("connect to nats://127.0.0.1:" + std::to_string(port_)),
             std::string::npos)
       << conn.status().message();
   EXPECT_NE(conn.status().message().find("Authorization Violation"), std::string::npos);

@@ -513,5 +513,37 @@ TEST_F(SynchronizerTest, ForgedMessageForAResourceOutsideThePlanIsRefusedAndNeve
   EXPECT_TRUE(logged) << "a log line names the refused object";
 }
 
+// A Redis that wants a password the synchronizer does not have: the start-up ends with an
+// error naming the server (not an endless retry), and the password is in no log or argv.
+TEST_F(SynchronizerTest, WrongRedisPasswordIsAClearErrorNamingTheServer) {
+  WritePlan({});
+  const int port = testsupport::FreePort();
+  auto locked = testsupport::StartServer(
+      {.argv = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                "no", "--requirepass", "right-password", "--dir", dir_.path().string()}},
+      port, dir_.path() / "locked-redis.log");
+  ASSERT_TRUE(locked.ok()) << locked.status().ToString();
+  testsupport::WriteFile(dir_.path() / "redis.password", "wrong-password\n");
+  auto process = testsupport::Process::Start(
+      {.argv = {SYNCHRONIZER_BIN, "--plan", (dir_.path() / "plan.json").string(), "--destination-kubeconfig",
+                emulator_->kubeconfig_path("admin").string(), "--nats-url", nats_->url(), "--redis-url",
+                "redis://127.0.0.1:" + std::to_string(port) + "/0", "--redis-password-file",
+                (dir_.path() / "redis.password").string()},
+       .stdout_path = LogPath(0),
+       .stderr_path = dir_.path() / "stderr0.txt"});
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  auto code = process->Wait(milliseconds(20'000));
+  ASSERT_TRUE(code.has_value()) << "a refused password is not retried forever";
+  EXPECT_EQ(*code, 1);
+  bool named = false;
+  for (const json& line : LogLines()) {
+    if (line.value("msg", "") != "error connecting to redis" || line.value("level", "") != "error") continue;
+    named = line.value("error", "").find("redis 127.0.0.1:" + std::to_string(port) + ": AUTH failed") !=
+            std::string::npos;
+  }
+  EXPECT_TRUE(named) << testsupport::ReadFile(LogPath(0));
+  EXPECT_EQ(testsupport::ReadFile(LogPath(0)).find("wrong-password"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kubesync::synchronizer
