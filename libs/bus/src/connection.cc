@@ -2,15 +2,14 @@
 #include <nats/nats.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "kubesync/bus/jetstream.h"
 #include "nats_util.h"
@@ -130,7 +129,8 @@ Result<std::unique_ptr<Connection>> Connection::Connect(ConnectionOptions option
   }
   if (s == NATS_OK && (o.tls || !o.ca_file.empty())) s = natsOptions_SetSecure(opts, true);
   if (s == NATS_OK && !o.ca_file.empty()) s = natsOptions_LoadCATrustedCertificates(opts, o.ca_file.c_str());
-  if (s == NATS_OK && !o.inbox_prefix.empty()) s = natsOptions_SetCustomInboxPrefix(opts, o.inbox_prefix.c_str());
+  if (s == NATS_OK && !o.inbox_prefix.empty())
+    s = natsOptions_SetCustomInboxPrefix(opts, o.inbox_prefix.c_str());
   if (s == NATS_OK && o.retry_on_failed_connect) {
     s = natsOptions_SetRetryOnFailedConnect(opts, true, &Callbacks::Connected, cb);
   }
@@ -150,7 +150,8 @@ Result<std::unique_ptr<Connection>> Connection::Connect(ConnectionOptions option
   if (s != NATS_OK) {
     Status st = ToStatus(s, "connect to " + RedactUrl(o.url));
     // A refused password or certificate is not going away: say so instead of retrying.
-    if (s == NATS_CONNECTION_AUTH_FAILED || st.message().find("Authorization Violation") != std::string::npos) {
+    if (s == NATS_CONNECTION_AUTH_FAILED ||
+        st.message().find("Authorization Violation") != std::string::npos) {
       return UnauthenticatedError(st.message() + (o.user.empty() ? "" : " (user \"" + o.user + "\")"));
     }
     if (s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_REQUIRED || s == NATS_SECURE_CONNECTION_WANTED) {

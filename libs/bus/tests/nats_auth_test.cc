@@ -28,7 +28,8 @@ class NatsAuthTest : public ::testing::Test {
     const auto conf = dir_.path() / "nats.conf";
     testsupport::WriteFile(conf, "jetstream {store_dir: \"" + (dir_.path() / "js").string() + "\"}\n" +
                                      "tls {cert_file: \"" + certs_.cert.string() + "\", key_file: \"" +
-                                     certs_.key.string() + "\"}\n" + "authorization {" + authorization + "}\n");
+                                     certs_.key.string() + "\"}\n" + "authorization {" + authorization +
+                                     "}\n");
     testsupport::ProcessOptions opts;
     opts.argv = {"nats-server", "-c", conf.string(), "-a", "127.0.0.1", "-p", std::to_string(port_)};
     auto server = testsupport::StartServer(std::move(opts), port_, dir_.path() / "nats.log");
@@ -124,7 +125,8 @@ TEST_F(NatsAuthTest, MissingCaOrCredsFilesAreNamed) {
   auto no_ca = Connection::Connect(o);
   ASSERT_FALSE(no_ca.ok());
   EXPECT_EQ(no_ca.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(no_ca.status().message().find("/nonexistent/ca.pem"), std::string::npos) << no_ca.status().message();
+  EXPECT_NE(no_ca.status().message().find("/nonexistent/ca.pem"), std::string::npos)
+      << no_ca.status().message();
   ConnectionOptions creds = Options();
   creds.creds_file = "/nonexistent/user.creds";
   auto no_creds = Connection::Connect(creds);

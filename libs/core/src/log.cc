@@ -103,7 +103,8 @@ void RedactUrlPasswords(std::string& text) {
 void RedactSecretData(nlohmann::json& value) {
   if (value.is_string()) {
     std::string& text = value.get_ref<std::string&>();
-    if (text.find("://") != std::string::npos && text.find('@') != std::string::npos) RedactUrlPasswords(text);
+    if (text.find("://") != std::string::npos && text.find('@') != std::string::npos)
+      RedactUrlPasswords(text);
     return;
   }
   if (value.is_object()) {

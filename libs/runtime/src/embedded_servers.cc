@@ -172,14 +172,14 @@ Status ProcessRuntime::Init() {
     // shuts down on SIGTERM), so data persists across runtime restarts with this work_dir.
     // Redis accepts connections while it still loads its data (answering -LOADING), so
     // readiness is a PONG to an authenticated PING, not an open port.
-    KS_ASSIGN_OR_RETURN(int port, StartServer({"redis-server",
-                                               options_.redis_server,
-                                               "redis",
-                                               {(work_dir_ / "redis-server.conf").string(), "--bind", "127.0.0.1",
-                                                "--port", "{port}", "--dir", "{data}", "--appendonly", "yes",
-                                                "--daemonize", "no"},
-                                               "AUTH " + redis_admin_.password + "\r\nPING\r\n",
-                                               "+OK\r\n+PONG"}));
+    KS_ASSIGN_OR_RETURN(
+        int port, StartServer({"redis-server",
+                               options_.redis_server,
+                               "redis",
+                               {(work_dir_ / "redis-server.conf").string(), "--bind", "127.0.0.1", "--port",
+                                "{port}", "--dir", "{data}", "--appendonly", "yes", "--daemonize", "no"},
+                               "AUTH " + redis_admin_.password + "\r\nPING\r\n",
+                               "+OK\r\n+PONG"}));
     redis_url_ = "redis://127.0.0.1:" + std::to_string(port) + "/0";
   }
   return OkStatus();
@@ -227,8 +227,8 @@ Status ProcessRuntime::ReloadNats(const ServerCredentials& user) {
     if (NatsLoginWorks(nats_port_, user, milliseconds(1000))) return OkStatus();
     std::this_thread::sleep_for(milliseconds(20));
   }
-  return UnavailableError("embedded nats-server did not accept the new user " + user.user + " in time; log tail: " +
-                          TailOfFile(work_dir_ / "nats-server.log"));
+  return UnavailableError("embedded nats-server did not accept the new user " + user.user +
+                          " in time; log tail: " + TailOfFile(work_dir_ / "nats-server.log"));
 }
 
 Result<SetCredentials> ProcessRuntime::CredentialsFor(const std::string& id) {
@@ -253,8 +253,9 @@ Result<SetCredentials> ProcessRuntime::CredentialsFor(const std::string& id) {
                                               .username = redis_admin_.user,
                                               .password = redis_admin_.password});
     if (!admin.ok()) return admin.status().Annotate("create the redis user of " + id);
-    auto set = (*admin)->Command({"ACL", "SETUSER", creds.redis.user, "reset", "on", ">" + creds.redis.password,
-                                  "~kubesync:" + id + ":*", "resetchannels", "+@all", "-@dangerous", "-@admin"});
+    auto set =
+        (*admin)->Command({"ACL", "SETUSER", creds.redis.user, "reset", "on", ">" + creds.redis.password,
+                           "~kubesync:" + id + ":*", "resetchannels", "+@all", "-@dangerous", "-@admin"});
     if (set.ok()) set = (*admin)->Command({"ACL", "SAVE"});
     if (!set.ok()) return set.status().Annotate("create the redis user of " + id);
   }

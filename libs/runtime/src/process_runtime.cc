@@ -282,7 +282,8 @@ Result<std::vector<Proc>> ProcessRuntime::PrepareSet(const ComponentSetSpec& spe
   }
   common.insert(common.end(), {"--nats-url", nats_url_, "--redis-url", redis_url_});
   // Secrets go in 0600 files whose paths are passed: argv is readable by every local user.
-  auto secret_file = [&](const std::string& name, const std::string& secret, const std::string& flag) -> Status {
+  auto secret_file = [&](const std::string& name, const std::string& secret,
+                         const std::string& flag) -> Status {
     const fs::path path = dir / name;
     if (secret.empty()) {
       fs::remove(path, ec);

@@ -144,9 +144,9 @@ class ProcessRuntime final : public Runtime {
   bool embedded_nats_ = false;
   bool embedded_redis_ = false;
   int nats_port_ = 0;
-  ServerCredentials nats_admin_;   // the controller's; for configured servers, every set's
+  ServerCredentials nats_admin_;  // the controller's; for configured servers, every set's
   ServerCredentials redis_admin_;
-  std::mutex credentials_mu_;      // guards set_credentials_ and the config file; taken before mu_
+  std::mutex credentials_mu_;  // guards set_credentials_ and the config file; taken before mu_
   std::map<std::string, SetCredentials> set_credentials_;
 
   mutable std::mutex mu_;

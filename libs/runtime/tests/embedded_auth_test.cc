@@ -194,7 +194,8 @@ TEST_F(EmbeddedAuthTest, ComponentsGetTheirCredentialsInPrivateFilesNotArgv) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::ifstream cmd(entry.path() / "cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-    if (cmdline.find("kubesync-embedded") == std::string::npos && cmdline.find("redis-server") == std::string::npos) {
+    if (cmdline.find("kubesync-embedded") == std::string::npos &&
+        cmdline.find("redis-server") == std::string::npos) {
       continue;
     }
     EXPECT_EQ(cmdline.find(runtime->NatsCredentials().password), std::string::npos);
@@ -246,19 +247,19 @@ TEST_F(EmbeddedAuthTest, EachSetReachesOnlyItsOwnStreamSubjectsAndKeys) {
   // Set a cannot publish into b's subjects, read b's stream or consume from it.
   EXPECT_FALSE((*nats_a)->Publish(events_b, "forged", "a-1").ok());
   EXPECT_FALSE((*nats_a)->GetStreamStats(*stream_b).ok());
-  EXPECT_FALSE((*nats_a)->Subscribe({.stream = *stream_b, .durable = "thief", .filter_subject = events_b}).ok());
+  EXPECT_FALSE(
+      (*nats_a)->Subscribe({.stream = *stream_b, .durable = "thief", .filter_subject = events_b}).ok());
   EXPECT_FALSE((*nats_a)->EnsureStream({.id = "ns2.b", .memory_storage = true}).ok());
   auto stats_b = (*nats_b)->GetStreamStats(*stream_b);
   ASSERT_TRUE(stats_b.ok());
   EXPECT_EQ(stats_b->messages, 2u) << "nothing of a's reached b's stream";
   EXPECT_EQ(stats_b->consumers, 1) << "a created no consumer on b's stream";
   // ... nor eavesdrop on b's replies: it may subscribe to its own inbox prefix only.
-  const std::string sniff =
-      RawExchange(PortOf(runtime->NatsUrl()),
-                  "CONNECT {\"verbose\":false,\"user\":\"set-ns1.a\",\"pass\":\"" +
-                      ReadText(FlagValue(a, "--nats-password-file")) + "\"}\r\nSUB _INBOX_" + *stream_b +
-                      ".> 1\r\nSUB > 2\r\nPING\r\n",
-                  "PONG");
+  const std::string sniff = RawExchange(PortOf(runtime->NatsUrl()),
+                                        "CONNECT {\"verbose\":false,\"user\":\"set-ns1.a\",\"pass\":\"" +
+                                            ReadText(FlagValue(a, "--nats-password-file")) +
+                                            "\"}\r\nSUB _INBOX_" + *stream_b + ".> 1\r\nSUB > 2\r\nPING\r\n",
+                                        "PONG");
   EXPECT_NE(sniff.find("Permissions Violation for Subscription to \"_INBOX_" + *stream_b + ".>\""),
             std::string::npos)
       << sniff;

@@ -80,7 +80,8 @@ std::string JetStreamRequest(int port, const ServerCredentials& admin, const std
   return all.substr(all.find("MSG _INBOX.test"));
 }
 
-std::string Redis(int port, const ServerCredentials& admin, const std::string& command, const std::string& until) {
+std::string Redis(int port, const ServerCredentials& admin, const std::string& command,
+                  const std::string& until) {
   Conn c(port);
   EXPECT_TRUE(c.ok());
   c.Send("AUTH " + admin.user + " " + admin.password + "\r\n" + command + "\r\n");
@@ -142,12 +143,15 @@ TEST_F(EmbeddedServersTest, StartAcceptAndKeepDataAcrossRestart) {
 
   Conn info(nats_port);
   EXPECT_NE(info.ReadUntil("\r\n").find("\"jetstream\":true"), std::string::npos);
-  std::string created = JetStreamRequest(nats_port, runtime->NatsCredentials(), "$JS.API.STREAM.CREATE.KSTEST",
-                                         R"({"name":"KSTEST","subjects":["kstest.>"],"storage":"file"})");
+  std::string created =
+      JetStreamRequest(nats_port, runtime->NatsCredentials(), "$JS.API.STREAM.CREATE.KSTEST",
+                       R"({"name":"KSTEST","subjects":["kstest.>"],"storage":"file"})");
   EXPECT_NE(created.find("\"type\":\"io.nats.jetstream.api.v1.stream_create_response\""), std::string::npos)
       << created;
   EXPECT_EQ(created.find("\"error\""), std::string::npos) << created;
-  EXPECT_NE(Redis(redis_port, runtime->RedisCredentials(), "SET kubesync-key persisted-value", "\r\n").find("+OK"), std::string::npos);
+  EXPECT_NE(
+      Redis(redis_port, runtime->RedisCredentials(), "SET kubesync-key persisted-value", "\r\n").find("+OK"),
+      std::string::npos);
 
   // Components get the embedded URLs.
   ComponentSetSpec spec;
@@ -170,10 +174,12 @@ TEST_F(EmbeddedServersTest, StartAcceptAndKeepDataAcrossRestart) {
   nats_port = PortOf(runtime->NatsUrl());
   redis_port = PortOf(runtime->RedisUrl());
   const fs::path redis_log = fs::path(EmbeddedOptions().work_dir) / "redis-server.log";
-  const std::string got = Redis(redis_port, runtime->RedisCredentials(), "GET kubesync-key", "persisted-value\r\n");
+  const std::string got =
+      Redis(redis_port, runtime->RedisCredentials(), "GET kubesync-key", "persisted-value\r\n");
   EXPECT_NE(got.find("$15\r\npersisted-value\r\n"), std::string::npos)
       << got << testsupport::ReadFile(redis_log);
-  std::string info_reply = JetStreamRequest(nats_port, runtime->NatsCredentials(), "$JS.API.STREAM.INFO.KSTEST", "");
+  std::string info_reply =
+      JetStreamRequest(nats_port, runtime->NatsCredentials(), "$JS.API.STREAM.INFO.KSTEST", "");
   EXPECT_NE(info_reply.find("\"name\":\"KSTEST\""), std::string::npos) << info_reply;
   EXPECT_EQ(info_reply.find("\"error\""), std::string::npos) << info_reply;
 }
@@ -190,7 +196,9 @@ TEST_F(EmbeddedServersTest, RestartsAServerThatDied) {
     return now.size() == 1 && now[0] != pids[0] && testsupport::PortAcceptsConnections(redis_port);
   }));
   // A restarted server is not waited for: it may answer -LOADING for a moment.
-  EXPECT_TRUE(WaitFor([&] { return Redis(redis_port, runtime->RedisCredentials(), "PING", "\r\n").find("+PONG") != std::string::npos; }));
+  EXPECT_TRUE(WaitFor([&] {
+    return Redis(redis_port, runtime->RedisCredentials(), "PING", "\r\n").find("+PONG") != std::string::npos;
+  }));
   ASSERT_TRUE(WaitFor([&] { return recorder_.Count(EventKind::kRestarted, "redis-server") == 1; }));
   EXPECT_EQ(recorder_.Of(EventKind::kExited, "redis-server")[0].event.exit_code, 137);
 }

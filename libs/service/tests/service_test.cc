@@ -1,9 +1,9 @@
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <gtest/gtest.h>
 
 #include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
@@ -43,11 +43,24 @@ TEST(OptionsTest, CredentialsComeFromFilesOrTheEnvironmentNeverFlags) {
   CLI::App app;
   CommonOptions o;
   AddCommonFlags(app, o);
-  std::vector<std::string> args = {"--plan", "p.yaml", "--nats-user", "set-a", "--nats-password-file",
-                                   (dir.path() / "nats.pw").string(), "--nats-ca-file", "/ca.pem",
-                                   "--nats-inbox-prefix", "_INBOX_A", "--redis-user", "set-a",
-                                   "--redis-password-file", (dir.path() / "redis.pw").string(), "--redis-ca-file",
-                                   "/rca.pem", "--nats-creds-file", "/u.creds"};
+  std::vector<std::string> args = {"--plan",
+                                   "p.yaml",
+                                   "--nats-user",
+                                   "set-a",
+                                   "--nats-password-file",
+                                   (dir.path() / "nats.pw").string(),
+                                   "--nats-ca-file",
+                                   "/ca.pem",
+                                   "--nats-inbox-prefix",
+                                   "_INBOX_A",
+                                   "--redis-user",
+                                   "set-a",
+                                   "--redis-password-file",
+                                   (dir.path() / "redis.pw").string(),
+                                   "--redis-ca-file",
+                                   "/rca.pem",
+                                   "--nats-creds-file",
+                                   "/u.creds"};
   std::reverse(args.begin(), args.end());
   app.parse(args);
   EXPECT_EQ(o.nats_user, "set-a");
@@ -79,7 +92,8 @@ TEST(OptionsTest, CredentialsComeFromFilesOrTheEnvironmentNeverFlags) {
   auto err = LoadCredentials(missing);
   ASSERT_FALSE(err.ok());
   EXPECT_EQ(err.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(err.status().message().rfind("--redis-password-file " + missing.redis_password_file + ": cannot read", 0),
+  EXPECT_EQ(err.status().message().rfind(
+                "--redis-password-file " + missing.redis_password_file + ": cannot read", 0),
             0u)
       << err.status().message();
   CommonOptions no_user;

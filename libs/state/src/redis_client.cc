@@ -85,7 +85,8 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     rest = url.substr(kTlsScheme.size());
     ep.tls = true;
   } else {
-    return InvalidArgumentError("redis url \"" + RedactUrl(url) + "\": want redis://host:port/db or rediss://");
+    return InvalidArgumentError("redis url \"" + RedactUrl(url) +
+                                "\": want redis://host:port/db or rediss://");
   }
   if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = rest.substr(0, at);
@@ -182,7 +183,8 @@ void FreeAll(std::vector<redisReply*>& replies) {
 
 Result<std::unique_ptr<internal::RedisConn>> Open(const RedisEndpoint& ep, const RedisOptions& o,
                                                   const std::shared_ptr<void>& tls) {
-  const std::string where = std::string(ep.tls ? "rediss " : "redis ") + ep.host + ":" + std::to_string(ep.port);
+  const std::string where =
+      std::string(ep.tls ? "rediss " : "redis ") + ep.host + ":" + std::to_string(ep.port);
   KS_ASSIGN_OR_RETURN(std::unique_ptr<internal::RedisConn> conn,
                       internal::RedisConn::Open(ep.host, ep.port, o.connect_timeout, o.command_timeout,
                                                 std::static_pointer_cast<internal::TlsContext>(tls), where));

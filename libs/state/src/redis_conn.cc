@@ -98,7 +98,8 @@ TlsContext::~TlsContext() {
 Result<std::unique_ptr<RedisConn>> RedisConn::Open(const std::string& host, int port,
                                                    std::chrono::milliseconds connect_timeout,
                                                    std::chrono::milliseconds command_timeout,
-                                                   const std::shared_ptr<TlsContext>& tls, std::string where) {
+                                                   const std::shared_ptr<TlsContext>& tls,
+                                                   std::string where) {
   std::unique_ptr<RedisConn> conn(new RedisConn());
   conn->where_ = std::move(where);
   conn->tls_ = tls;
@@ -124,7 +125,8 @@ Result<std::unique_ptr<RedisConn>> RedisConn::Open(const std::string& host, int 
     if (conn->ssl_ == nullptr) return InternalError(conn->Where("TLS: " + OpenSslError()));
     // The certificate must name what the URL names: an IP address or a DNS name.
     in6_addr ip{};
-    const bool is_ip = ::inet_pton(AF_INET, host.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, host.c_str(), &ip) == 1;
+    const bool is_ip =
+        ::inet_pton(AF_INET, host.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, host.c_str(), &ip) == 1;
     if (is_ip) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl_), host.c_str());
     } else {
@@ -191,7 +193,7 @@ Status RedisConn::ReadSome() {
     if (n == 0) return UnavailableError(Where("connection closed"));
     if (n < 0) {
       return UnavailableError(Where(errno == EAGAIN || errno == EWOULDBLOCK ? "timed out waiting for a reply"
-                                                                          : std::strerror(errno)));
+                                                                            : std::strerror(errno)));
     }
   }
   if (redisReaderFeed(reader_, buf, static_cast<size_t>(n)) != REDIS_OK) {
@@ -213,7 +215,8 @@ Status RedisConn::RoundTrip(const std::vector<std::vector<std::string>>& command
       lens.push_back(a.size());
     }
     char* formatted = nullptr;
-    const int len = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lens.data());
+    const int len =
+        redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lens.data());
     if (len < 0) return InternalError(Where("cannot format a command"));
     out.append(formatted, static_cast<size_t>(len));
     redisFreeCommand(formatted);

@@ -24,10 +24,29 @@ class RedisTlsTest : public ::testing::Test {
     certs_ = *certs;
     port_ = testsupport::FreePort();
     testsupport::ProcessOptions opts;
-    opts.argv = {"redis-server", "--port", "0", "--tls-port", std::to_string(port_), "--bind", "127.0.0.1",
-                 "--tls-cert-file", certs_.cert.string(), "--tls-key-file", certs_.key.string(),
-                 "--tls-ca-cert-file", certs_.ca.string(), "--tls-auth-clients", "no", "--requirepass", kPassword,
-                 "--save", "", "--appendonly", "no", "--dir", dir_.path().string()};
+    opts.argv = {"redis-server",
+                 "--port",
+                 "0",
+                 "--tls-port",
+                 std::to_string(port_),
+                 "--bind",
+                 "127.0.0.1",
+                 "--tls-cert-file",
+                 certs_.cert.string(),
+                 "--tls-key-file",
+                 certs_.key.string(),
+                 "--tls-ca-cert-file",
+                 certs_.ca.string(),
+                 "--tls-auth-clients",
+                 "no",
+                 "--requirepass",
+                 kPassword,
+                 "--save",
+                 "",
+                 "--appendonly",
+                 "no",
+                 "--dir",
+                 dir_.path().string()};
     auto server = testsupport::StartServer(std::move(opts), port_, dir_.path() / "redis.log");
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_.emplace(std::move(*server));
@@ -59,9 +78,9 @@ TEST_F(RedisTlsTest, ConnectsWithTheCaAndPasswordAndRunsCommands) {
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->str.size(), big.size());
   // The password may also come in the URL.
-  auto in_url = RedisClient::Connect({.url = "rediss://:" + std::string(kPassword) + "@127.0.0.1:" +
-                                             std::to_string(port_) + "/0",
-                                      .ca_file = certs_.ca.string()});
+  auto in_url = RedisClient::Connect(
+      {.url = "rediss://:" + std::string(kPassword) + "@127.0.0.1:" + std::to_string(port_) + "/0",
+       .ca_file = certs_.ca.string()});
   EXPECT_TRUE(in_url.ok()) << in_url.status().ToString();
 }
 
@@ -69,7 +88,8 @@ TEST_F(RedisTlsTest, WrongPasswordIsAClearErrorNamingTheServer) {
   auto client = RedisClient::Connect({.url = Url(), .password = "wrong", .ca_file = certs_.ca.string()});
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.status().code(), Code::kUnauthenticated);
-  EXPECT_EQ(client.status().message().rfind("rediss 127.0.0.1:" + std::to_string(port_) + ": AUTH failed", 0), 0u)
+  EXPECT_EQ(client.status().message().rfind("rediss 127.0.0.1:" + std::to_string(port_) + ": AUTH failed", 0),
+            0u)
       << client.status().message();
   EXPECT_EQ(client.status().message().find("wrong"), std::string::npos) << "the password is never echoed";
   auto none = RedisClient::Connect({.url = Url(), .ca_file = certs_.ca.string()});
@@ -78,7 +98,8 @@ TEST_F(RedisTlsTest, WrongPasswordIsAClearErrorNamingTheServer) {
 }
 
 TEST_F(RedisTlsTest, AServerTheCaDidNotSignIsRefused) {
-  auto client = RedisClient::Connect({.url = Url(), .password = kPassword, .ca_file = certs_.other_ca.string()});
+  auto client =
+      RedisClient::Connect({.url = Url(), .password = kPassword, .ca_file = certs_.other_ca.string()});
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(client.status().message().find("rediss 127.0.0.1:" + std::to_string(port_) +
@@ -91,7 +112,8 @@ TEST_F(RedisTlsTest, PlainTextToATlsPortOrAMissingCaFileFail) {
   auto plain = RedisClient::Connect(
       {.url = Url("redis"), .connect_timeout = std::chrono::milliseconds(2000), .password = kPassword});
   EXPECT_FALSE(plain.ok());
-  auto missing = RedisClient::Connect({.url = Url(), .password = kPassword, .ca_file = "/nonexistent/ca.pem"});
+  auto missing =
+      RedisClient::Connect({.url = Url(), .password = kPassword, .ca_file = "/nonexistent/ca.pem"});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Code::kInvalidArgument);
   EXPECT_NE(missing.status().message().find("/nonexistent/ca.pem"), std::string::npos);

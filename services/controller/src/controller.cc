@@ -180,17 +180,18 @@ Status Controller::RunAsLeader() {
   ro.redis_url = options_.redis_url;
   // Credentials of configured servers; the runtime hands them to components in 0600 files.
   ro.nats_credentials.user = options_.nats_user;
-  KS_ASSIGN_OR_RETURN(ro.nats_credentials.password, service::ReadSecret("--nats-password-file",
-                                                                         options_.nats_password_file,
-                                                                         "KUBESYNC_NATS_PASSWORD"));
-  KS_ASSIGN_OR_RETURN(ro.nats_credentials.token,
-                      service::ReadSecret("--nats-token-file", options_.nats_token_file, "KUBESYNC_NATS_TOKEN"));
+  KS_ASSIGN_OR_RETURN(
+      ro.nats_credentials.password,
+      service::ReadSecret("--nats-password-file", options_.nats_password_file, "KUBESYNC_NATS_PASSWORD"));
+  KS_ASSIGN_OR_RETURN(
+      ro.nats_credentials.token,
+      service::ReadSecret("--nats-token-file", options_.nats_token_file, "KUBESYNC_NATS_TOKEN"));
   ro.nats_credentials.creds_file = AbsolutePath(options_.nats_creds_file);
   ro.nats_credentials.ca_file = AbsolutePath(options_.nats_ca_file);
   ro.redis_credentials.user = options_.redis_user;
-  KS_ASSIGN_OR_RETURN(ro.redis_credentials.password, service::ReadSecret("--redis-password-file",
-                                                                          options_.redis_password_file,
-                                                                          "KUBESYNC_REDIS_PASSWORD"));
+  KS_ASSIGN_OR_RETURN(
+      ro.redis_credentials.password,
+      service::ReadSecret("--redis-password-file", options_.redis_password_file, "KUBESYNC_REDIS_PASSWORD"));
   ro.redis_credentials.ca_file = AbsolutePath(options_.redis_ca_file);
   ro.operator_namespace = options_.operator_namespace;
   ro.max_restarts = options_.max_restarts;

@@ -154,11 +154,10 @@ Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void(
                        ? CheckInPlan(*options_.plan, call.gvr, event.namespace_, event.name, call.desired)
                        : PermissionDeniedError("no plan: nothing may be created or updated");
   if (!in_plan.ok()) {
-    logger_.Error("object not in the plan; refused",
-                  {{"sourceObject", call.base["sourceObject"]},
-                   {"destinationCluster", cluster_ref_},
-                   {"event", call.base["event"]},
-                   {"error", in_plan.ToString()}});
+    logger_.Error("object not in the plan; refused", {{"sourceObject", call.base["sourceObject"]},
+                                                      {"destinationCluster", cluster_ref_},
+                                                      {"event", call.base["event"]},
+                                                      {"error", in_plan.ToString()}});
     return Outcome{Effect::kRefusedNotInPlan, in_plan};
   }
   call.hash = event.content_hash.empty() ? transform::ContentHash(call.desired) : event.content_hash;

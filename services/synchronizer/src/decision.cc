@@ -105,9 +105,9 @@ bool NameFiltersPass(const plan::Rule& rule, std::string_view name) {
 
 Status CheckInPlan(const plan::Plan& plan, const plan::Gvr& gvr, std::string_view namespace_name,
                    std::string_view name, const nlohmann::json& desired) {
-  const std::string what = gvr.String() + " " +
-                           (namespace_name.empty() ? std::string(name)
-                                                   : std::string(namespace_name) + "/" + std::string(name));
+  const std::string what =
+      gvr.String() + " " +
+      (namespace_name.empty() ? std::string(name) : std::string(namespace_name) + "/" + std::string(name));
   auto refuse = [&](const std::string& why) {
     return PermissionDeniedError(what + " is not in the plan of this live synchronization: " + why +
                                  "; it is not written");

@@ -1,7 +1,6 @@
 #include "decision.h"
 
 #include <gtest/gtest.h>
-
 #include <re2/re2.h>
 
 #include "kubesync/transform/mark.h"
@@ -154,7 +153,8 @@ TEST_F(CheckInPlanTest, RefusesAResourceNoRuleNames) {
 TEST_F(CheckInPlanTest, RefusesANameTheRuleExcludes) {
   Status s = CheckInPlan(plan_, kConfigMaps, "team", "private-key", Object("v1", "team", "private-key"));
   EXPECT_EQ(s.code(), Code::kPermissionDenied);
-  EXPECT_NE(s.message().find("v1/configmaps team/private-key is not in the plan"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("v1/configmaps team/private-key is not in the plan"), std::string::npos)
+      << s.message();
   EXPECT_NE(s.message().find("no rule for v1/configmaps selects its name"), std::string::npos) << s.message();
 }
 
@@ -163,8 +163,9 @@ TEST_F(CheckInPlanTest, RefusesDefaultExcludedNamespaces) {
             Code::kPermissionDenied);
   EXPECT_EQ(CheckInPlan(plan_, kConfigMaps, "kubesync", "a", Object("v1", "kubesync", "a")).code(),
             Code::kPermissionDenied);
-  EXPECT_EQ(CheckInPlan(plan_, {"", "v1", "namespaces"}, "", "kube-public", Object("v1", "", "kube-public")).code(),
-            Code::kPermissionDenied);
+  EXPECT_EQ(
+      CheckInPlan(plan_, {"", "v1", "namespaces"}, "", "kube-public", Object("v1", "", "kube-public")).code(),
+      Code::kPermissionDenied);
 }
 
 TEST_F(CheckInPlanTest, RefusesAnObjectThatIsNotTheOneTheEnvelopeNames) {
@@ -174,7 +175,8 @@ TEST_F(CheckInPlanTest, RefusesAnObjectThatIsNotTheOneTheEnvelopeNames) {
   EXPECT_NE(name.message().find("metadata.name \"other\" differs"), std::string::npos) << name.message();
   EXPECT_EQ(CheckInPlan(plan_, kConfigMaps, "team", "a", Object("v1", "elsewhere", "a")).code(),
             Code::kPermissionDenied);
-  Status version = CheckInPlan(plan_, kConfigMaps, "team", "a", Object("rbac.authorization.k8s.io/v1", "team", "a"));
+  Status version =
+      CheckInPlan(plan_, kConfigMaps, "team", "a", Object("rbac.authorization.k8s.io/v1", "team", "a"));
   EXPECT_EQ(version.code(), Code::kPermissionDenied);
   EXPECT_NE(version.message().find("apiVersion is not v1"), std::string::npos) << version.message();
 }

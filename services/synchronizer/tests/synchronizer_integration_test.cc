@@ -491,12 +491,13 @@ TEST_F(SynchronizerTest, ForgedMessageForAResourceOutsideThePlanIsRefusedAndNeve
   WritePlan({});
   StartSynchronizer();
   const plan::Gvr bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings"};
-  json binding = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                  {"kind", "ClusterRoleBinding"},
-                  {"metadata", {{"name", "pwned"}, {"uid", "uid-pwned"}, {"resourceVersion", "5"}}},
-                  {"roleRef",
-                   {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "cluster-admin"}}},
-                  {"subjects", {{{"kind", "User"}, {"name", "mallory"}, {"apiGroup", "rbac.authorization.k8s.io"}}}}};
+  json binding = {
+      {"apiVersion", "rbac.authorization.k8s.io/v1"},
+      {"kind", "ClusterRoleBinding"},
+      {"metadata", {{"name", "pwned"}, {"uid", "uid-pwned"}, {"resourceVersion", "5"}}},
+      {"roleRef",
+       {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "cluster-admin"}}},
+      {"subjects", {{{"kind", "User"}, {"name", "mallory"}, {"apiGroup", "rbac.authorization.k8s.io"}}}}};
   Publish(MakeEvent(proto::EventType::kAdded, bindings, binding));
   PublishConfigMap(proto::EventType::kAdded, "team", "after", 20, "ok");
   ASSERT_TRUE(WaitFor([&] { return DestData("team", "after") == "ok"; }, kWait));
@@ -519,8 +520,8 @@ TEST_F(SynchronizerTest, WrongRedisPasswordIsAClearErrorNamingTheServer) {
   WritePlan({});
   const int port = testsupport::FreePort();
   auto locked = testsupport::StartServer(
-      {.argv = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                "no", "--requirepass", "right-password", "--dir", dir_.path().string()}},
+      {.argv = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--requirepass", "right-password", "--dir", dir_.path().string()}},
       port, dir_.path() / "locked-redis.log");
   ASSERT_TRUE(locked.ok()) << locked.status().ToString();
   testsupport::WriteFile(dir_.path() / "redis.password", "wrong-password\n");

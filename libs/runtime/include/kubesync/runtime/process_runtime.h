@@ -45,12 +45,11 @@ struct ProcessRuntimeOptions {
 // refuse unauthenticated clients: nats-server reads its users from <work>/nats-server.conf
 // and redis-server its ACL users from <work>/redis-users.acl (both 0600, random 256-bit
 // passwords). Components get their credentials through 0600 files in <work>/<set id>/
-// whose paths are passed (--nats-password-file, --redis-password-file, ...). The sink may be empty. The destructor
-// stops every set and job (SIGTERM, SIGKILL after grace), then the embedded servers.
-// Children are reaped by waitpid on their own pids: the program must not set SIGCHLD to
-// SIG_IGN. Errors: InvalidArgument (empty work_dir or bin_dir), NotFound (a server binary
-// not on PATH), Unavailable (a server did not come up in time; the message carries its
-// log tail), Internal (files, fork).
+// whose paths are passed (--nats-password-file, --redis-password-file, ...). The sink may be empty. The
+// destructor stops every set and job (SIGTERM, SIGKILL after grace), then the embedded servers. Children are
+// reaped by waitpid on their own pids: the program must not set SIGCHLD to SIG_IGN. Errors: InvalidArgument
+// (empty work_dir or bin_dir), NotFound (a server binary not on PATH), Unavailable (a server did not come up
+// in time; the message carries its log tail), Internal (files, fork).
 Result<std::unique_ptr<Runtime>> StartProcessRuntime(const ProcessRuntimeOptions& options, EventSink sink);
 
 }  // namespace kubesync::runtime

@@ -29,15 +29,15 @@ struct CommonOptions {
 
   // Credentials and TLS of NATS and Redis. Secrets come from files (or the environment),
   // never from argv, which any local user can read in /proc.
-  std::string nats_user;           // with the password of --nats-password-file
-  std::string nats_password_file;  // else $KUBESYNC_NATS_PASSWORD
-  std::string nats_token_file;     // else $KUBESYNC_NATS_TOKEN
-  std::string nats_creds_file;     // a .creds file (user JWT and nkey seed)
-  std::string nats_ca_file;        // TLS: the CA of the server's certificate (turns TLS on)
-  std::string nats_inbox_prefix;   // reply subjects ("" = _INBOX)
-  std::string redis_user;          // ACL user; else the URL's
-  std::string redis_password_file; // else $KUBESYNC_REDIS_PASSWORD, else the URL's
-  std::string redis_ca_file;       // TLS (rediss:// URLs): the CA of the server's certificate
+  std::string nats_user;            // with the password of --nats-password-file
+  std::string nats_password_file;   // else $KUBESYNC_NATS_PASSWORD
+  std::string nats_token_file;      // else $KUBESYNC_NATS_TOKEN
+  std::string nats_creds_file;      // a .creds file (user JWT and nkey seed)
+  std::string nats_ca_file;         // TLS: the CA of the server's certificate (turns TLS on)
+  std::string nats_inbox_prefix;    // reply subjects ("" = _INBOX)
+  std::string redis_user;           // ACL user; else the URL's
+  std::string redis_password_file;  // else $KUBESYNC_REDIS_PASSWORD, else the URL's
+  std::string redis_ca_file;        // TLS (rediss:// URLs): the CA of the server's certificate
 };
 
 // The secrets the options point at, read when connecting.
