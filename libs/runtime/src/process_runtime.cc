@@ -286,6 +286,7 @@ Result<std::vector<Proc>> ProcessRuntime::PrepareSet(const ComponentSetSpec& spe
                          const std::string& flag) -> Status {
     const fs::path path = dir / name;
     if (secret.empty()) {
+      std::error_code ec;
       fs::remove(path, ec);
       return OkStatus();
     }
