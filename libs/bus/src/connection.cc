@@ -1,12 +1,15 @@
 // Connection: connect, reconnect forever, state callbacks, synchronous publish.
 #include <nats/nats.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "kubesync/bus/jetstream.h"
 #include "nats_util.h"
@@ -14,6 +17,33 @@
 namespace kubesync::bus {
 
 using internal::ToStatus;
+
+namespace {
+
+// URLs as they may be shown: passwords in them ("nats://user:pw@host") become "<redacted>".
+std::string RedactUrl(const std::string& urls) {
+  std::string out;
+  size_t start = 0;
+  while (start <= urls.size()) {
+    size_t end = urls.find(',', start);
+    if (end == std::string::npos) end = urls.size();
+    std::string url = urls.substr(start, end - start);
+    const size_t scheme = url.find("://");
+    const size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+    const size_t at = url.rfind('@');
+    if (at != std::string::npos && at >= from) {
+      const size_t colon = url.find(':', from);
+      const std::string user = colon != std::string::npos && colon < at ? url.substr(from, colon - from) : "";
+      url = url.substr(0, from) + user + (user.empty() ? "" : ":") + "<redacted>" + url.substr(at);
+    }
+    if (!out.empty()) out += ",";
+    out += url;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string_view ConnectionEventName(ConnectionEvent event) {
   switch (event) {
@@ -76,6 +106,11 @@ Result<std::unique_ptr<Connection>> Connection::Connect(ConnectionOptions option
   Callbacks* cb = conn->callbacks_.get();
   const ConnectionOptions& o = conn->options_;
 
+  // cnats reads a .creds file only when it connects, and then fails like an unreachable
+  // server: name the file now instead.
+  if (!o.creds_file.empty() && ::access(o.creds_file.c_str(), R_OK) != 0) {
+    return InvalidArgumentError("nats creds file " + o.creds_file + ": " + std::strerror(errno));
+  }
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   if (s == NATS_OK) s = natsOptions_SetURL(opts, o.url.c_str());
@@ -87,12 +122,25 @@ Result<std::unique_ptr<Connection>> Connection::Connect(ConnectionOptions option
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &Callbacks::Disconnected, cb);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &Callbacks::Reconnected, cb);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, &Callbacks::Closed, cb);
+  if (s == NATS_OK && !o.user.empty()) s = natsOptions_SetUserInfo(opts, o.user.c_str(), o.password.c_str());
+  if (s == NATS_OK && !o.token.empty()) s = natsOptions_SetToken(opts, o.token.c_str());
+  if (s == NATS_OK && !o.creds_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(opts, o.creds_file.c_str(), nullptr);
+  }
+  if (s == NATS_OK && (o.tls || !o.ca_file.empty())) s = natsOptions_SetSecure(opts, true);
+  if (s == NATS_OK && !o.ca_file.empty()) s = natsOptions_LoadCATrustedCertificates(opts, o.ca_file.c_str());
+  if (s == NATS_OK && !o.inbox_prefix.empty())
+    s = natsOptions_SetCustomInboxPrefix(opts, o.inbox_prefix.c_str());
   if (s == NATS_OK && o.retry_on_failed_connect) {
     s = natsOptions_SetRetryOnFailedConnect(opts, true, &Callbacks::Connected, cb);
   }
   if (s != NATS_OK) {
     natsOptions_Destroy(opts);
-    return ToStatus(s, "nats options");
+    // The CA or creds file named: the usual reason is a missing or unreadable file.
+    std::string what = "nats options";
+    if (!o.ca_file.empty()) what += " (CA file " + o.ca_file + ")";
+    if (!o.creds_file.empty()) what += " (creds file " + o.creds_file + ")";
+    return Status(Code::kInvalidArgument, ToStatus(s, what).message());
   }
   s = natsConnection_Connect(&conn->nc_, opts);
   natsOptions_Destroy(opts);
@@ -100,7 +148,15 @@ Result<std::unique_ptr<Connection>> Connection::Connect(ConnectionOptions option
     s = NATS_OK;  // retry_on_failed_connect: cnats keeps trying in the background
   }
   if (s != NATS_OK) {
-    Status st = ToStatus(s, "connect to " + o.url);
+    Status st = ToStatus(s, "connect to " + RedactUrl(o.url));
+    // A refused password or certificate is not going away: say so instead of retrying.
+    if (s == NATS_CONNECTION_AUTH_FAILED ||
+        st.message().find("Authorization Violation") != std::string::npos) {
+      return UnauthenticatedError(st.message() + (o.user.empty() ? "" : " (user \"" + o.user + "\")"));
+    }
+    if (s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_REQUIRED || s == NATS_SECURE_CONNECTION_WANTED) {
+      return FailedPreconditionError(st.message());
+    }
     return Status(Code::kUnavailable, st.message());
   }
   jsOptions jo;

@@ -81,7 +81,32 @@ std::vector<std::string> MemorySink::Lines() const {
   return lines_;
 }
 
+namespace {
+
+// "scheme://user:password@host" -> "scheme://user:<redacted>@host", for every URL in `text`
+// (a NATS or Redis URL with credentials in an error message or a field).
+void RedactUrlPasswords(std::string& text) {
+  for (size_t scheme = text.find("://"); scheme != std::string::npos; scheme = text.find("://", scheme + 3)) {
+    const size_t start = scheme + 3;
+    const size_t end = text.find_first_of(" \t\n\"',/", start);
+    const size_t at = text.rfind('@', end == std::string::npos ? text.size() - 1 : end - 1);
+    if (at == std::string::npos || at < start) continue;
+    const size_t colon = text.find(':', start);
+    if (colon == std::string::npos || colon > at) continue;  // a user name or a token alone is not hidden
+    if (text.compare(colon + 1, at - colon - 1, "<redacted>") == 0) continue;
+    text.replace(colon + 1, at - colon - 1, "<redacted>");
+  }
+}
+
+}  // namespace
+
 void RedactSecretData(nlohmann::json& value) {
+  if (value.is_string()) {
+    std::string& text = value.get_ref<std::string&>();
+    if (text.find("://") != std::string::npos && text.find('@') != std::string::npos)
+      RedactUrlPasswords(text);
+    return;
+  }
   if (value.is_object()) {
     if (IsSecret(value)) {
       for (const char* key : {"data", "stringData"}) {

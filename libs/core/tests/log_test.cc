@@ -60,6 +60,24 @@ TEST(LogTest, SecretDataNeverReachesTheSink) {
   EXPECT_EQ(line["object"]["metadata"]["name"], "db");
 }
 
+TEST(LogTest, PasswordsInUrlsNeverReachTheSink) {
+  auto sink = std::make_shared<MemorySink>();
+  Logger logger({.process_id = "controller"}, sink);
+  logger.Info("process runtime ready",
+              {{"redisUrl", "rediss://app:hunter2@redis.example:6380/0"},
+               {"error", "connect to nats://a:pw1@h1:4222,nats://b:pw2@h2:4222: refused"},
+               {"natsUrl", "nats://127.0.0.1:4222"},
+               {"nested", {{"list", {"redis://:bare-pw@h:1/0"}}}}});
+  ASSERT_EQ(sink->Lines().size(), 1u);
+  const std::string line = sink->Lines()[0];
+  for (const char* secret : {"hunter2", "pw1", "pw2", "bare-pw"}) {
+    EXPECT_EQ(line.find(secret), std::string::npos) << secret << " in " << line;
+  }
+  EXPECT_NE(line.find("rediss://app:<redacted>@redis.example:6380/0"), std::string::npos) << line;
+  EXPECT_NE(line.find("nats://a:<redacted>@h1:4222,nats://b:<redacted>@h2:4222"), std::string::npos) << line;
+  EXPECT_NE(line.find("\"natsUrl\":\"nats://127.0.0.1:4222\""), std::string::npos) << line;
+}
+
 TEST(LogTest, ParseLevel) {
   EXPECT_EQ(*ParseLevel("DEBUG"), Level::kDebug);
   EXPECT_EQ(*ParseLevel("warning"), Level::kWarn);

@@ -264,7 +264,8 @@ Status ProcessRuntime::ValidateSet(const ComponentSetSpec& spec) const {
   return OkStatus();
 }
 
-Result<std::vector<Proc>> ProcessRuntime::PrepareSet(const ComponentSetSpec& spec) const {
+Result<std::vector<Proc>> ProcessRuntime::PrepareSet(const ComponentSetSpec& spec,
+                                                     const SetCredentials& credentials) const {
   const fs::path dir = work_dir_ / spec.id;
   KS_RETURN_IF_ERROR(EnsurePrivateDirectory(dir));
   std::vector<std::string> common;
@@ -280,6 +281,32 @@ Result<std::vector<Proc>> ProcessRuntime::PrepareSet(const ComponentSetSpec& spe
     common.insert(common.end(), {"--destination-kubeconfig", (dir / "destination.kubeconfig").string()});
   }
   common.insert(common.end(), {"--nats-url", nats_url_, "--redis-url", redis_url_});
+  // Secrets go in 0600 files whose paths are passed: argv is readable by every local user.
+  auto secret_file = [&](const std::string& name, const std::string& secret,
+                         const std::string& flag) -> Status {
+    const fs::path path = dir / name;
+    if (secret.empty()) {
+      std::error_code ec;
+      fs::remove(path, ec);
+      return OkStatus();
+    }
+    KS_RETURN_IF_ERROR(WritePrivateFile(path, secret));
+    common.insert(common.end(), {flag, path.string()});
+    return OkStatus();
+  };
+  const ServerCredentials& nats = credentials.nats;
+  if (!nats.user.empty()) common.insert(common.end(), {"--nats-user", nats.user});
+  KS_RETURN_IF_ERROR(secret_file("nats.password", nats.password, "--nats-password-file"));
+  KS_RETURN_IF_ERROR(secret_file("nats.token", nats.token, "--nats-token-file"));
+  if (!nats.creds_file.empty()) common.insert(common.end(), {"--nats-creds-file", nats.creds_file});
+  if (!nats.ca_file.empty()) common.insert(common.end(), {"--nats-ca-file", nats.ca_file});
+  if (!credentials.nats_inbox_prefix.empty()) {
+    common.insert(common.end(), {"--nats-inbox-prefix", credentials.nats_inbox_prefix});
+  }
+  const ServerCredentials& redis = credentials.redis;
+  if (!redis.user.empty()) common.insert(common.end(), {"--redis-user", redis.user});
+  KS_RETURN_IF_ERROR(secret_file("redis.password", redis.password, "--redis-password-file"));
+  if (!redis.ca_file.empty()) common.insert(common.end(), {"--redis-ca-file", redis.ca_file});
   if (!options_.operator_namespace.empty()) {
     common.insert(common.end(), {"--operator-namespace", options_.operator_namespace});
   }
@@ -353,7 +380,8 @@ Status ProcessRuntime::Apply(const ComponentSetSpec& spec) {
   if (old) {
     StopEntry(*old);
   }
-  KS_ASSIGN_OR_RETURN(std::vector<Proc> procs, PrepareSet(spec));
+  KS_ASSIGN_OR_RETURN(SetCredentials credentials, CredentialsFor(spec.id));
+  KS_ASSIGN_OR_RETURN(std::vector<Proc> procs, PrepareSet(spec, credentials));
   return OnMonitor([&](std::vector<Event>& events) {
     SetEntry& entry = sets_[spec.id];
     entry.spec = spec;

@@ -62,6 +62,13 @@ struct Server {
   Proc proc;
 };
 
+// What one component set connects with.
+struct SetCredentials {
+  ServerCredentials nats;
+  std::string nats_inbox_prefix;  // "" = cnats' default
+  ServerCredentials redis;
+};
+
 // Ids become directory names: true when `id` is one safe path component.
 bool ValidName(const std::string& id);
 std::string ReplaceAll(std::string text, const std::string& from, const std::string& to);
@@ -82,6 +89,8 @@ class ProcessRuntime final : public Runtime {
   bool JobRunning(const std::string& id) const override;
   std::string NatsUrl() const override { return nats_url_; }
   std::string RedisUrl() const override { return redis_url_; }
+  ServerCredentials NatsCredentials() const override { return nats_admin_; }
+  ServerCredentials RedisCredentials() const override { return redis_admin_; }
 
  private:
   using Task = std::function<Status(std::vector<Event>&)>;
@@ -103,7 +112,15 @@ class ProcessRuntime final : public Runtime {
   std::unique_ptr<Backoff> NewBackoff() const;
 
   Status ValidateSet(const ComponentSetSpec& spec) const;
-  Result<std::vector<Proc>> PrepareSet(const ComponentSetSpec& spec) const;
+  Result<std::vector<Proc>> PrepareSet(const ComponentSetSpec& spec, const SetCredentials& credentials) const;
+  // The credentials of a set's components: on embedded servers a user of their own,
+  // created on first use (nats-server reloaded, Redis ACL user saved); else the
+  // configured ones.
+  Result<SetCredentials> CredentialsFor(const std::string& id);
+  // Writes nats-server.conf with the admin and every set's user (0600).
+  Status WriteNatsConfig();
+  // SIGHUP to the embedded nats-server; waits until `user` can log in.
+  Status ReloadNats(const ServerCredentials& user);
   // Terminates the processes of a set taken out of sets_; emits kStopped per process.
   void StopEntry(SetEntry& entry);
   std::shared_ptr<std::mutex> LockFor(const std::string& id);
@@ -124,6 +141,13 @@ class ProcessRuntime final : public Runtime {
   std::filesystem::path bin_dir_;
   std::string nats_url_;
   std::string redis_url_;
+  bool embedded_nats_ = false;
+  bool embedded_redis_ = false;
+  int nats_port_ = 0;
+  ServerCredentials nats_admin_;  // the controller's; for configured servers, every set's
+  ServerCredentials redis_admin_;
+  std::mutex credentials_mu_;  // guards set_credentials_ and the config file; taken before mu_
+  std::map<std::string, SetCredentials> set_credentials_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

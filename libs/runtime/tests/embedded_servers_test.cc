@@ -47,9 +47,9 @@ class Conn {
     ASSERT_EQ(::write(fd_, data.data(), data.size()), static_cast<ssize_t>(data.size()));
   }
   // Reads until `needle` appears in what was received (or timeout); returns all of it.
-  std::string ReadUntil(const std::string& needle) {
+  std::string ReadUntil(const std::string& needle, size_t from = 0) {
     char buf[4096];
-    while (received_.find(needle) == std::string::npos) {
+    while (received_.find(needle, from) == std::string::npos) {
       ssize_t n = ::read(fd_, buf, sizeof(buf));
       if (n <= 0) {
         break;
@@ -66,22 +66,28 @@ class Conn {
 };
 
 // Sends one JetStream API request over the core NATS protocol and returns the reply.
-std::string JetStreamRequest(int port, const std::string& subject, const std::string& body) {
+// The embedded servers refuse anonymous clients: these log in as the runtime's admin.
+std::string JetStreamRequest(int port, const ServerCredentials& admin, const std::string& subject,
+                             const std::string& body) {
   Conn c(port);
   EXPECT_TRUE(c.ok());
   c.ReadUntil("\r\n");  // INFO
-  c.Send("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB _INBOX.test 1\r\n");
+  c.Send("CONNECT {\"verbose\":false,\"pedantic\":false,\"user\":\"" + admin.user + "\",\"pass\":\"" +
+         admin.password + "\"}\r\nSUB _INBOX.test 1\r\n");
   c.Send("PUB " + subject + " _INBOX.test " + std::to_string(body.size()) + "\r\n" + body + "\r\n");
   std::string all = c.ReadUntil("MSG _INBOX.test 1 ");
   all = c.ReadUntil("}\r\n");
   return all.substr(all.find("MSG _INBOX.test"));
 }
 
-std::string Redis(int port, const std::string& command, const std::string& until) {
+std::string Redis(int port, const ServerCredentials& admin, const std::string& command,
+                  const std::string& until) {
   Conn c(port);
   EXPECT_TRUE(c.ok());
-  c.Send(command + "\r\n");
-  return c.ReadUntil(until);
+  c.Send("AUTH " + admin.user + " " + admin.password + "\r\n" + command + "\r\n");
+  const std::string auth = c.ReadUntil("\r\n");
+  if (auth.rfind("+OK\r\n", 0) != 0) return auth;
+  return c.ReadUntil(until, 5).substr(5);
 }
 
 // Child pids of this process whose command line starts with `program` (only processes we
@@ -136,15 +142,19 @@ TEST_F(EmbeddedServersTest, StartAcceptAndKeepDataAcrossRestart) {
   EXPECT_TRUE(testsupport::PortAcceptsConnections(redis_port));
 
   Conn info(nats_port);
-  EXPECT_NE(info.ReadUntil("\r\n").find("\"jetstream\":true"), std::string::npos);
+  const std::string greeting = info.ReadUntil("\r\n");
+  EXPECT_NE(greeting.find("\"jetstream\":true"), std::string::npos) << greeting;
   // Objects up to Kubernetes' limit fit: max_payload is the streams' 8 MiB, not the default 1 MiB.
-  EXPECT_NE(info.ReadUntil("\r\n").find("\"max_payload\":8388608"), std::string::npos);
-  std::string created = JetStreamRequest(nats_port, "$JS.API.STREAM.CREATE.KSTEST",
-                                         R"({"name":"KSTEST","subjects":["kstest.>"],"storage":"file"})");
+  EXPECT_NE(greeting.find("\"max_payload\":8388608"), std::string::npos) << greeting;
+  std::string created =
+      JetStreamRequest(nats_port, runtime->NatsCredentials(), "$JS.API.STREAM.CREATE.KSTEST",
+                       R"({"name":"KSTEST","subjects":["kstest.>"],"storage":"file"})");
   EXPECT_NE(created.find("\"type\":\"io.nats.jetstream.api.v1.stream_create_response\""), std::string::npos)
       << created;
   EXPECT_EQ(created.find("\"error\""), std::string::npos) << created;
-  EXPECT_NE(Redis(redis_port, "SET kubesync-key persisted-value", "\r\n").find("+OK"), std::string::npos);
+  EXPECT_NE(
+      Redis(redis_port, runtime->RedisCredentials(), "SET kubesync-key persisted-value", "\r\n").find("+OK"),
+      std::string::npos);
 
   // Components get the embedded URLs.
   ComponentSetSpec spec;
@@ -167,10 +177,12 @@ TEST_F(EmbeddedServersTest, StartAcceptAndKeepDataAcrossRestart) {
   nats_port = PortOf(runtime->NatsUrl());
   redis_port = PortOf(runtime->RedisUrl());
   const fs::path redis_log = fs::path(EmbeddedOptions().work_dir) / "redis-server.log";
-  const std::string got = Redis(redis_port, "GET kubesync-key", "persisted-value\r\n");
+  const std::string got =
+      Redis(redis_port, runtime->RedisCredentials(), "GET kubesync-key", "persisted-value\r\n");
   EXPECT_NE(got.find("$15\r\npersisted-value\r\n"), std::string::npos)
       << got << testsupport::ReadFile(redis_log);
-  std::string info_reply = JetStreamRequest(nats_port, "$JS.API.STREAM.INFO.KSTEST", "");
+  std::string info_reply =
+      JetStreamRequest(nats_port, runtime->NatsCredentials(), "$JS.API.STREAM.INFO.KSTEST", "");
   EXPECT_NE(info_reply.find("\"name\":\"KSTEST\""), std::string::npos) << info_reply;
   EXPECT_EQ(info_reply.find("\"error\""), std::string::npos) << info_reply;
 }
@@ -187,7 +199,9 @@ TEST_F(EmbeddedServersTest, RestartsAServerThatDied) {
     return now.size() == 1 && now[0] != pids[0] && testsupport::PortAcceptsConnections(redis_port);
   }));
   // A restarted server is not waited for: it may answer -LOADING for a moment.
-  EXPECT_TRUE(WaitFor([&] { return Redis(redis_port, "PING", "\r\n").find("+PONG") != std::string::npos; }));
+  EXPECT_TRUE(WaitFor([&] {
+    return Redis(redis_port, runtime->RedisCredentials(), "PING", "\r\n").find("+PONG") != std::string::npos;
+  }));
   ASSERT_TRUE(WaitFor([&] { return recorder_.Count(EventKind::kRestarted, "redis-server") == 1; }));
   EXPECT_EQ(recorder_.Of(EventKind::kExited, "redis-server")[0].event.exit_code, 137);
 }

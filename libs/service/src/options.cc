@@ -1,6 +1,11 @@
 #include "kubesync/service/options.h"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace kubesync::service {
 
@@ -22,6 +27,52 @@ void AddCommonFlags(CLI::App& app, CommonOptions& o) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--kube-burst", o.kube_burst, "burst above --kube-qps")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--nats-user", o.nats_user,
+                 "NATS user (password from --nats-password-file or $KUBESYNC_NATS_PASSWORD)");
+  app.add_option("--nats-password-file", o.nats_password_file, "file holding the NATS password");
+  app.add_option("--nats-token-file", o.nats_token_file,
+                 "file holding a NATS token (else $KUBESYNC_NATS_TOKEN)");
+  app.add_option("--nats-creds-file", o.nats_creds_file, "NATS .creds file (user JWT and nkey seed)");
+  app.add_option("--nats-ca-file", o.nats_ca_file, "CA certificate (PEM) of the NATS server; turns TLS on");
+  app.add_option("--nats-inbox-prefix", o.nats_inbox_prefix, "subject prefix of NATS reply inboxes");
+  app.add_option("--redis-user", o.redis_user, "Redis ACL user (default: the URL's)");
+  app.add_option("--redis-password-file", o.redis_password_file,
+                 "file holding the Redis password (else $KUBESYNC_REDIS_PASSWORD, else the URL's)");
+  app.add_option("--redis-ca-file", o.redis_ca_file,
+                 "CA certificate (PEM) of the Redis server (rediss:// URLs)");
+}
+
+Result<std::string> ReadSecret(const std::string& flag, const std::string& path, const char* env) {
+  if (path.empty()) {
+    const char* value = std::getenv(env);
+    return std::string(value != nullptr ? value : "");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return InvalidArgumentError(flag + " " + path + ": cannot read: " + std::strerror(errno));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) {
+    return InvalidArgumentError(flag + " " + path + ": the file is empty");
+  }
+  return secret;
+}
+
+Result<Credentials> LoadCredentials(const CommonOptions& o) {
+  Credentials c;
+  KS_ASSIGN_OR_RETURN(c.nats_password,
+                      ReadSecret("--nats-password-file", o.nats_password_file, "KUBESYNC_NATS_PASSWORD"));
+  KS_ASSIGN_OR_RETURN(c.nats_token,
+                      ReadSecret("--nats-token-file", o.nats_token_file, "KUBESYNC_NATS_TOKEN"));
+  KS_ASSIGN_OR_RETURN(c.redis_password,
+                      ReadSecret("--redis-password-file", o.redis_password_file, "KUBESYNC_REDIS_PASSWORD"));
+  if (!c.nats_password.empty() && o.nats_user.empty()) {
+    return InvalidArgumentError("--nats-user is required with a NATS password");
+  }
+  return c;
 }
 
 }  // namespace kubesync::service

@@ -1,8 +1,9 @@
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <gtest/gtest.h>
+#include <cstdlib>
 
 #include "kubesync/service/context.h"
 #include "kubesync/service/log_fields.h"
@@ -33,6 +34,74 @@ TEST(OptionsTest, ParsesEveryCommonFlag) {
   EXPECT_EQ(o.log_level, "warn");
   EXPECT_EQ(o.source_kubeconfig, "s");
   EXPECT_EQ(o.destination_kubeconfig, "d");
+}
+
+TEST(OptionsTest, CredentialsComeFromFilesOrTheEnvironmentNeverFlags) {
+  testsupport::TempDir dir;
+  testsupport::WriteFile(dir.path() / "nats.pw", "nats-secret\n");
+  testsupport::WriteFile(dir.path() / "redis.pw", "redis-secret");
+  CLI::App app;
+  CommonOptions o;
+  AddCommonFlags(app, o);
+  std::vector<std::string> args = {"--plan",
+                                   "p.yaml",
+                                   "--nats-user",
+                                   "set-a",
+                                   "--nats-password-file",
+                                   (dir.path() / "nats.pw").string(),
+                                   "--nats-ca-file",
+                                   "/ca.pem",
+                                   "--nats-inbox-prefix",
+                                   "_INBOX_A",
+                                   "--redis-user",
+                                   "set-a",
+                                   "--redis-password-file",
+                                   (dir.path() / "redis.pw").string(),
+                                   "--redis-ca-file",
+                                   "/rca.pem",
+                                   "--nats-creds-file",
+                                   "/u.creds"};
+  std::reverse(args.begin(), args.end());
+  app.parse(args);
+  EXPECT_EQ(o.nats_user, "set-a");
+  EXPECT_EQ(o.nats_ca_file, "/ca.pem");
+  EXPECT_EQ(o.nats_creds_file, "/u.creds");
+  EXPECT_EQ(o.nats_inbox_prefix, "_INBOX_A");
+  EXPECT_EQ(o.redis_user, "set-a");
+  EXPECT_EQ(o.redis_ca_file, "/rca.pem");
+  auto creds = LoadCredentials(o);
+  ASSERT_TRUE(creds.ok()) << creds.status().ToString();
+  EXPECT_EQ(creds->nats_password, "nats-secret") << "the trailing newline is dropped";
+  EXPECT_EQ(creds->redis_password, "redis-secret");
+  EXPECT_EQ(creds->nats_token, "");
+
+  // No file: the environment.
+  CommonOptions env_only;
+  ::setenv("KUBESYNC_REDIS_PASSWORD", "from-env", 1);
+  ::setenv("KUBESYNC_NATS_TOKEN", "token-env", 1);
+  auto from_env = LoadCredentials(env_only);
+  ::unsetenv("KUBESYNC_REDIS_PASSWORD");
+  ::unsetenv("KUBESYNC_NATS_TOKEN");
+  ASSERT_TRUE(from_env.ok());
+  EXPECT_EQ(from_env->redis_password, "from-env");
+  EXPECT_EQ(from_env->nats_token, "token-env");
+
+  // Errors name the flag and the file, never a secret.
+  CommonOptions missing;
+  missing.redis_password_file = (dir.path() / "nope").string();
+  auto err = LoadCredentials(missing);
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(err.status().message().rfind(
+                "--redis-password-file " + missing.redis_password_file + ": cannot read", 0),
+            0u)
+      << err.status().message();
+  CommonOptions no_user;
+  no_user.nats_password_file = (dir.path() / "nats.pw").string();
+  auto userless = LoadCredentials(no_user);
+  ASSERT_FALSE(userless.ok());
+  EXPECT_EQ(userless.status().message(), "--nats-user is required with a NATS password");
+  EXPECT_EQ(userless.status().message().find("nats-secret"), std::string::npos);
 }
 
 TEST(OptionsTest, PlanIsRequiredAndPartitionsBounded) {

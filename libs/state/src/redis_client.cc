@@ -2,21 +2,15 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
-#include <sys/time.h>
 
 #include <charconv>
 #include <mutex>
 #include <string>
 
+#include "redis_conn.h"
+
 namespace kubesync::state {
 namespace {
-
-timeval ToTimeval(std::chrono::milliseconds d) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
-  return tv;
-}
 
 RedisReply Copy(const redisReply* r) {
   RedisReply out;
@@ -64,17 +58,36 @@ bool ParseInt(std::string_view s, int* out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
+// The URL as it may be shown: a password in it becomes "<redacted>".
+std::string RedactUrl(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  const std::string_view userinfo = url.substr(start, at - start);
+  const size_t colon = userinfo.find(':');
+  const std::string user(colon == std::string_view::npos ? std::string_view() : userinfo.substr(0, colon));
+  return std::string(url.substr(0, start)) + user + ":<redacted>" + std::string(url.substr(at));
+}
+
 }  // namespace
 
 RedisScript::RedisScript(std::string src) : source(std::move(src)), sha1(HexSha1(source)) {}
 
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return InvalidArgumentError("redis url \"" + std::string(url) + "\": want redis://host:port/db");
-  }
-  std::string_view rest = url.substr(kScheme.size());
+  constexpr std::string_view kTlsScheme = "rediss://";
   RedisEndpoint ep;
+  std::string_view rest;
+  if (url.substr(0, kScheme.size()) == kScheme) {
+    rest = url.substr(kScheme.size());
+  } else if (url.substr(0, kTlsScheme.size()) == kTlsScheme) {
+    rest = url.substr(kTlsScheme.size());
+    ep.tls = true;
+  } else {
+    return InvalidArgumentError("redis url \"" + RedactUrl(url) +
+                                "\": want redis://host:port/db or rediss://");
+  }
   if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
@@ -90,20 +103,20 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     hostport = rest.substr(0, slash);
     const std::string_view db = rest.substr(slash + 1);
     if (!db.empty() && (!ParseInt(db, &ep.db) || ep.db < 0)) {
-      return InvalidArgumentError("redis url \"" + std::string(url) + "\": database \"" + std::string(db) +
+      return InvalidArgumentError("redis url \"" + RedactUrl(url) + "\": database \"" + std::string(db) +
                                   "\" is not a number");
     }
   }
   if (const size_t colon = hostport.rfind(':'); colon != std::string_view::npos) {
     const std::string_view port = hostport.substr(colon + 1);
     if (!ParseInt(port, &ep.port) || ep.port <= 0 || ep.port > 65535) {
-      return InvalidArgumentError("redis url \"" + std::string(url) + "\": bad port \"" + std::string(port) +
+      return InvalidArgumentError("redis url \"" + RedactUrl(url) + "\": bad port \"" + std::string(port) +
                                   "\"");
     }
     hostport = hostport.substr(0, colon);
   }
   if (hostport.empty()) {
-    return InvalidArgumentError("redis url \"" + std::string(url) + "\": host is required");
+    return InvalidArgumentError("redis url \"" + RedactUrl(url) + "\": host is required");
   }
   ep.host = std::string(hostport);
   return ep;
@@ -111,15 +124,9 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
 
 struct RedisClient::Slot {
   std::mutex mu;
-  redisContext* ctx = nullptr;
+  std::unique_ptr<internal::RedisConn> conn;
 
-  ~Slot() { Drop(); }
-  void Drop() {
-    if (ctx != nullptr) {
-      redisFree(ctx);
-      ctx = nullptr;
-    }
-  }
+  void Drop() { conn.reset(); }
 };
 
 RedisClient::RedisClient(RedisOptions options, RedisEndpoint endpoint)
@@ -134,7 +141,21 @@ RedisClient::~RedisClient() = default;
 
 Result<std::unique_ptr<RedisClient>> RedisClient::Connect(RedisOptions options) {
   KS_ASSIGN_OR_RETURN(RedisEndpoint ep, ParseRedisUrl(options.url));
+  if (!options.password.empty()) {
+    ep.password = options.password;
+    ep.username = options.username;
+  } else if (!options.username.empty()) {
+    ep.username = options.username;
+  }
+  std::shared_ptr<void> tls;
+  if (ep.tls) {
+    KS_ASSIGN_OR_RETURN(tls, internal::TlsContext::Create(options.ca_file));
+  } else if (!options.ca_file.empty()) {
+    return InvalidArgumentError("redis url " + RedactUrl(options.url) +
+                                ": a CA file is given but the URL is not rediss:// (TLS)");
+  }
   std::unique_ptr<RedisClient> client(new RedisClient(std::move(options), std::move(ep)));
+  client->tls_ = std::move(tls);
   KS_RETURN_IF_ERROR(client->Ping());
   return client;
 }
@@ -155,18 +176,18 @@ RedisClient::Slot& RedisClient::Acquire() {
 
 namespace {
 
-Result<redisContext*> Open(const RedisEndpoint& ep, const RedisOptions& o) {
-  redisContext* ctx = redisConnectWithTimeout(ep.host.c_str(), ep.port, ToTimeval(o.connect_timeout));
-  const std::string where = "redis " + ep.host + ":" + std::to_string(ep.port);
-  if (ctx == nullptr) {
-    return UnavailableError(where + ": cannot allocate a connection");
-  }
-  if (ctx->err != 0) {
-    Status st = UnavailableError(where + ": " + ctx->errstr);
-    redisFree(ctx);
-    return st;
-  }
-  redisSetTimeout(ctx, ToTimeval(o.command_timeout));
+void FreeAll(std::vector<redisReply*>& replies) {
+  for (redisReply* r : replies) freeReplyObject(r);
+  replies.clear();
+}
+
+Result<std::unique_ptr<internal::RedisConn>> Open(const RedisEndpoint& ep, const RedisOptions& o,
+                                                  const std::shared_ptr<void>& tls) {
+  const std::string where =
+      std::string(ep.tls ? "rediss " : "redis ") + ep.host + ":" + std::to_string(ep.port);
+  KS_ASSIGN_OR_RETURN(std::unique_ptr<internal::RedisConn> conn,
+                      internal::RedisConn::Open(ep.host, ep.port, o.connect_timeout, o.command_timeout,
+                                                std::static_pointer_cast<internal::TlsContext>(tls), where));
   std::vector<std::vector<std::string>> setup;
   if (!ep.password.empty()) {
     setup.push_back(ep.username.empty() ? std::vector<std::string>{"AUTH", ep.password}
@@ -175,33 +196,27 @@ Result<redisContext*> Open(const RedisEndpoint& ep, const RedisOptions& o) {
   if (ep.db != 0) {
     setup.push_back({"SELECT", std::to_string(ep.db)});
   }
-  for (const auto& cmd : setup) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (reply == nullptr) {
-      Status st = UnavailableError(where + ": " + ctx->errstr);
-      redisFree(ctx);
-      return st;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-      // Never echo the password; name the command only.
-      Status st =
-          (cmd[0] == "AUTH"
-               ? UnauthenticatedError(where + ": AUTH failed: " + std::string(reply->str, reply->len))
-               : InvalidArgumentError(where + ": SELECT failed: " + std::string(reply->str, reply->len)));
-      freeReplyObject(reply);
-      redisFree(ctx);
-      return st;
-    }
-    freeReplyObject(reply);
+  if (setup.empty()) return conn;
+  std::vector<redisReply*> replies;
+  if (Status st = conn->RoundTrip(setup, replies); !st.ok()) {
+    FreeAll(replies);
+    return st;
   }
-  return ctx;
+  for (size_t i = 0; i < setup.size(); ++i) {
+    const redisReply* reply = replies[i];
+    if (reply->type != REDIS_REPLY_ERROR) continue;
+    // Never echo the password; name the server, the command and the user only.
+    const std::string text(reply->str, reply->len);
+    Status st = setup[i][0] == "AUTH"
+                    ? UnauthenticatedError(where + ": AUTH failed" +
+                                           (ep.username.empty() ? "" : " for user \"" + ep.username + "\"") +
+                                           ": " + text)
+                    : InvalidArgumentError(where + ": SELECT failed: " + text);
+    FreeAll(replies);
+    return st;
+  }
+  FreeAll(replies);
+  return conn;
 }
 
 }  // namespace
@@ -215,51 +230,35 @@ Result<std::vector<RedisReply>> RedisClient::Run(const std::vector<std::vector<s
   for (int attempt = 0; attempt < attempts; ++attempt) {
     // A connection that was open before this call may have died since (server restart):
     // only such a reused connection earns the retry; a fresh one that fails is final.
-    const bool reused = slot.ctx != nullptr;
-    if (slot.ctx == nullptr) {
-      auto ctx = Open(endpoint_, options_);
-      if (!ctx.ok()) {
-        return ctx.status();
+    const bool reused = slot.conn != nullptr;
+    if (slot.conn == nullptr) {
+      auto conn = Open(endpoint_, options_, tls_);
+      if (!conn.ok()) {
+        return conn.status();
       }
-      slot.ctx = *ctx;
+      slot.conn = std::move(*conn);
     }
-    for (const auto& cmd : commands) {
-      std::vector<const char*> argv;
-      std::vector<size_t> lens;
-      argv.reserve(cmd.size());
-      lens.reserve(cmd.size());
-      for (const auto& a : cmd) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      redisAppendCommandArgv(slot.ctx, static_cast<int>(argv.size()), argv.data(), lens.data());
-    }
-    std::vector<RedisReply> replies;
-    replies.reserve(commands.size());
-    Status error_reply;
-    bool broken = false;
-    for (size_t i = 0; i < commands.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(slot.ctx, &raw) != REDIS_OK || raw == nullptr) {
-        last = UnavailableError("redis " + endpoint_.host + ":" + std::to_string(endpoint_.port) + ": " +
-                                (slot.ctx->errstr[0] != '\0' ? slot.ctx->errstr : "connection lost"));
-        broken = true;
-        break;
-      }
-      auto* reply = static_cast<redisReply*>(raw);
-      if (reply->type == REDIS_REPLY_ERROR && error_reply.ok()) {
-        error_reply = InternalError("redis: " + std::string(reply->str, reply->len));
-      }
-      replies.push_back(Copy(reply));
-      freeReplyObject(reply);
-    }
-    if (broken) {
+    std::vector<redisReply*> raw;
+    Status sent = slot.conn->RoundTrip(commands, raw);
+    if (!sent.ok()) {
+      FreeAll(raw);
+      last = sent;
       slot.Drop();
       if (!reused) {
         break;
       }
       continue;
     }
+    std::vector<RedisReply> replies;
+    replies.reserve(commands.size());
+    Status error_reply;
+    for (redisReply* reply : raw) {
+      if (reply->type == REDIS_REPLY_ERROR && error_reply.ok()) {
+        error_reply = InternalError("redis: " + std::string(reply->str, reply->len));
+      }
+      replies.push_back(Copy(reply));
+    }
+    FreeAll(raw);
     if (!error_reply.ok()) {
       return error_reply;
     }

@@ -25,7 +25,7 @@ TEST(RedisUrlTest, ParsesHostPortDbAndPassword) {
 TEST(RedisUrlTest, RejectsBadUrls) {
   auto scheme = ParseRedisUrl("http://h:1/0");
   ASSERT_FALSE(scheme.ok());
-  EXPECT_EQ(scheme.status().message(), "redis url \"http://h:1/0\": want redis://host:port/db");
+  EXPECT_EQ(scheme.status().message(), "redis url \"http://h:1/0\": want redis://host:port/db or rediss://");
   auto port = ParseRedisUrl("redis://h:99999/0");
   ASSERT_FALSE(port.ok());
   EXPECT_EQ(port.status().message(), "redis url \"redis://h:99999/0\": bad port \"99999\"");
@@ -33,6 +33,23 @@ TEST(RedisUrlTest, RejectsBadUrls) {
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().message(), "redis url \"redis://h:1/x\": database \"x\" is not a number");
   EXPECT_FALSE(ParseRedisUrl("redis://:1/0").ok());
+}
+
+TEST(RedisUrlTest, RedissMeansTls) {
+  auto ep = ParseRedisUrl("rediss://app:pw@redis.example:6380/1");
+  ASSERT_TRUE(ep.ok()) << ep.status().ToString();
+  EXPECT_TRUE(ep->tls);
+  EXPECT_EQ(ep->host, "redis.example");
+  EXPECT_EQ(ep->port, 6380);
+  EXPECT_EQ(ep->username, "app");
+  EXPECT_EQ(ep->password, "pw");
+  EXPECT_FALSE(ParseRedisUrl("redis://h:1/0")->tls);
+}
+
+TEST(RedisUrlTest, ErrorsNeverRepeatThePassword) {
+  auto bad = ParseRedisUrl("redis://app:hunter2@h:99999/0");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "redis url \"redis://app:<redacted>@h:99999/0\": bad port \"99999\"");
 }
 
 TEST(RecordKeyTest, LayoutAndValidation) {

@@ -18,6 +18,7 @@
 #include "kubesync/kube/object_meta.h"
 #include "kubesync/runtime/process_runtime.h"
 #include "kubesync/service/context.h"
+#include "kubesync/service/options.h"
 #include "leader.h"
 #include "livesync.h"
 #include "taskruns.h"
@@ -36,6 +37,12 @@ std::string SelfDir() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? "." : self.parent_path().string();
+}
+
+// Components run in other directories than the controller was started in.
+std::string AbsolutePath(const std::string& path) {
+  std::error_code ec;
+  return path.empty() ? path : std::filesystem::absolute(path, ec).string();
 }
 
 // Updates that only touch status are not enqueued: they are mostly the controller's own
@@ -167,6 +174,21 @@ Status Controller::RunAsLeader() {
   ro.work_dir = options_.work_dir;  // ParseOptions defaults it (runtime::DefaultWorkDir)
   ro.nats_url = options_.nats_url;
   ro.redis_url = options_.redis_url;
+  // Credentials of configured servers; the runtime hands them to components in 0600 files.
+  ro.nats_credentials.user = options_.nats_user;
+  KS_ASSIGN_OR_RETURN(
+      ro.nats_credentials.password,
+      service::ReadSecret("--nats-password-file", options_.nats_password_file, "KUBESYNC_NATS_PASSWORD"));
+  KS_ASSIGN_OR_RETURN(
+      ro.nats_credentials.token,
+      service::ReadSecret("--nats-token-file", options_.nats_token_file, "KUBESYNC_NATS_TOKEN"));
+  ro.nats_credentials.creds_file = AbsolutePath(options_.nats_creds_file);
+  ro.nats_credentials.ca_file = AbsolutePath(options_.nats_ca_file);
+  ro.redis_credentials.user = options_.redis_user;
+  KS_ASSIGN_OR_RETURN(
+      ro.redis_credentials.password,
+      service::ReadSecret("--redis-password-file", options_.redis_password_file, "KUBESYNC_REDIS_PASSWORD"));
+  ro.redis_credentials.ca_file = AbsolutePath(options_.redis_ca_file);
   ro.operator_namespace = options_.operator_namespace;
   ro.max_restarts = options_.max_restarts;
   ro.inherit_output = options_.inherit_output;
@@ -187,7 +209,11 @@ Status Controller::RunAsLeader() {
   logger_.Info("process runtime ready",
                {{"natsUrl", p.runtime->NatsUrl()}, {"redisUrl", p.runtime->RedisUrl()}});
 
-  auto redis = state::RedisClient::Connect({.url = p.runtime->RedisUrl()});
+  const runtime::ServerCredentials redis_credentials = p.runtime->RedisCredentials();
+  auto redis = state::RedisClient::Connect({.url = p.runtime->RedisUrl(),
+                                            .username = redis_credentials.user,
+                                            .password = redis_credentials.password,
+                                            .ca_file = redis_credentials.ca_file});
   if (redis.ok()) {
     p.redis = std::move(*redis);
     p.object_state = std::make_unique<state::ObjectStateStore>(p.redis.get());

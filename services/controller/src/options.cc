@@ -20,6 +20,18 @@ Result<ControllerOptions> ParseOptions(int argc, char** argv, int* exit_code) {
       "(default: $TMPDIR/kubesync-controller-<uid>)");
   app.add_option("--nats-url", o.nats_url, "NATS with JetStream (default: start an embedded nats-server)");
   app.add_option("--redis-url", o.redis_url, "Redis (default: start an embedded redis-server)");
+  app.add_option("--nats-user", o.nats_user,
+                 "NATS user (password from --nats-password-file or $KUBESYNC_NATS_PASSWORD)");
+  app.add_option("--nats-password-file", o.nats_password_file, "file holding the NATS password");
+  app.add_option("--nats-token-file", o.nats_token_file,
+                 "file holding a NATS token (else $KUBESYNC_NATS_TOKEN)");
+  app.add_option("--nats-creds-file", o.nats_creds_file, "NATS .creds file (user JWT and nkey seed)");
+  app.add_option("--nats-ca-file", o.nats_ca_file, "CA certificate (PEM) of the NATS server; turns TLS on");
+  app.add_option("--redis-user", o.redis_user, "Redis ACL user (default: the URL's)");
+  app.add_option("--redis-password-file", o.redis_password_file,
+                 "file holding the Redis password (else $KUBESYNC_REDIS_PASSWORD, else the URL's)");
+  app.add_option("--redis-ca-file", o.redis_ca_file,
+                 "CA certificate (PEM) of the Redis server (rediss:// URLs)");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_option("--component-log-level", o.component_log_level,

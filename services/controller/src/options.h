@@ -18,6 +18,10 @@ struct ControllerOptions {
   std::string work_dir;            // process runtime files; runtime::DefaultWorkDir() when not given
   std::string nats_url;            // "" = embedded nats-server
   std::string redis_url;           // "" = embedded redis-server
+  // Credentials and TLS of configured servers (flags shared with the components: secrets
+  // only from files or the environment, never argv).
+  std::string nats_user, nats_password_file, nats_token_file, nats_creds_file, nats_ca_file;
+  std::string redis_user, redis_password_file, redis_ca_file;
   std::string log_level = "info";
   std::string component_log_level;  // "" = each LiveSynchronization's own settings, else info
   bool inherit_output = false;      // components log to the controller's stdout

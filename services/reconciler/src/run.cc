@@ -10,6 +10,7 @@
 #include "kubesync/service/bus.h"
 #include "kubesync/service/log_fields.h"
 #include "kubesync/service/run.h"
+#include "kubesync/service/state.h"
 #include "kubesync/state/pass_summary.h"
 #include "kubesync/state/redis_client.h"
 #include "reconciler.h"
@@ -57,15 +58,16 @@ void AddFlags(CLI::App& app, Flags& f) {
 // next pass.
 class SummaryWriter {
  public:
-  SummaryWriter(std::string url, std::string id, const log::Logger& logger)
-      : url_(std::move(url)), id_(std::move(id)), logger_(logger) {}
+  SummaryWriter(service::CommonOptions common, std::string id, const log::Logger& logger)
+      : common_(std::move(common)), id_(std::move(id)), logger_(logger) {}
 
   void Write(const state::PassSummary& summary) {
     if (redis_ == nullptr) {
-      state::RedisOptions options;
-      options.url = url_;
-      options.pool_size = 1;
-      auto connected = state::RedisClient::Connect(options);
+      // With the component's Redis user and password (issue 10, item 11).
+      Result<state::RedisOptions> options = service::StateOptions(common_);
+      if (options.ok()) options->pool_size = 1;
+      auto connected = options.ok() ? state::RedisClient::Connect(*options)
+                                    : Result<std::unique_ptr<state::RedisClient>>(options.status());
       if (!connected.ok()) {
         logger_.Warn("error connecting to redis", {{"error", connected.status().ToString()}});
         return;
@@ -77,7 +79,7 @@ class SummaryWriter {
   }
 
  private:
-  std::string url_;
+  service::CommonOptions common_;
   std::string id_;
   const log::Logger& logger_;
   std::unique_ptr<state::RedisClient> redis_;
@@ -149,7 +151,7 @@ Status RunReconciler(service::ServiceContext& ctx, service::ShutdownSignal& shut
   config.mass_delete_min = flags.mass_delete_min;
   Reconciler reconciler(**source, **destination, plan, config, std::move(publish), logger, source_cluster,
                         destination_cluster);
-  SummaryWriter summaries(options.redis_url, ctx.id, logger);
+  SummaryWriter summaries(options, ctx.id, logger);
 
   if (flags.once) {
     Result<PassReport> report = reconciler.RunPass(flags.dry_run, &shutdown.flag());

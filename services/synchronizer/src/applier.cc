@@ -52,6 +52,8 @@ std::string_view EffectName(Effect effect) {
       return "refused-unmanaged";
     case Effect::kNamespaceKept:
       return "namespace-kept";
+    case Effect::kRefusedNotInPlan:
+      return "refused-not-in-plan";
     case Effect::kDryRun:
       return "dry-run";
     case Effect::kNamespaceMissing:
@@ -72,6 +74,7 @@ Disposition Outcome::disposition() const {
     case Effect::kRetry:
       return Disposition::kNak;
     case Effect::kRefusedUnmanaged:
+    case Effect::kRefusedNotInPlan:
     case Effect::kFailed:
     case Effect::kInvalidMessage:
       return Disposition::kTerm;
@@ -86,7 +89,7 @@ struct Applier::Call {
   std::string key;
   std::string hash;
   std::optional<uint64_t> problem_rv;  // the object's problem entry, when it has one
-  json desired;  // upserts only
+  json desired;                        // upserts only
   const std::function<void()>* keepalive = nullptr;
   json base;  // the log fields every line of this message carries
 
@@ -190,6 +193,17 @@ Outcome Applier::ApplyEvent(const proto::Event& event, const std::function<void(
     logger_.Error("invalid message payload",
                   {{"sourceObject", call.base["sourceObject"]}, {"error", error.ToString()}});
     return Outcome{Effect::kInvalidMessage, error};
+  }
+  // Never write what the plan does not replicate, whoever published the message.
+  Status in_plan = options_.plan != nullptr
+                       ? CheckInPlan(*options_.plan, call.gvr, event.namespace_, event.name, call.desired)
+                       : PermissionDeniedError("no plan: nothing may be created or updated");
+  if (!in_plan.ok()) {
+    logger_.Error("object not in the plan; refused", {{"sourceObject", call.base["sourceObject"]},
+                                                      {"destinationCluster", cluster_ref_},
+                                                      {"event", call.base["event"]},
+                                                      {"error", in_plan.ToString()}});
+    return Outcome{Effect::kRefusedNotInPlan, in_plan};
   }
   call.hash = event.content_hash.empty() ? transform::ContentHash(call.desired) : event.content_hash;
   if (event.source_epoch > 0) {
@@ -344,8 +358,9 @@ Outcome Applier::Remove(Call& call) {
     // or a person) is newer than that judgement, and the next pass judges again.
     if (*existing && ev.type == proto::EventType::kDeleteRequest && !ev.object_json.empty()) {
       const json seen = json::parse(ev.object_json, nullptr, /*allow_exceptions=*/false);
-      if (seen.is_object() && (kube::meta::Uid(seen) != kube::meta::Uid(**existing) ||
-                               kube::meta::ResourceVersion(seen) != kube::meta::ResourceVersion(**existing))) {
+      if (seen.is_object() &&
+          (kube::meta::Uid(seen) != kube::meta::Uid(**existing) ||
+           kube::meta::ResourceVersion(seen) != kube::meta::ResourceVersion(**existing))) {
         return Outcome{Effect::kSkippedStale, {}};
       }
     }

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -32,6 +33,7 @@
 #include "kubesync/core/status.h"
 #include "kubesync/kube/client.h"
 #include "kubesync/kube/discovery.h"
+#include "kubesync/plan/plan.h"
 #include "kubesync/proto/envelope.h"
 #include "kubesync/state/object_state.h"
 #include "kubesync/state/problems.h"
@@ -49,6 +51,8 @@ struct ApplierOptions {
   // message back to NATS.
   int max_conflict_retries = 5;
   std::string field_manager = "kubesync-synchronizer";
+  // What may be created or updated (CheckInPlan); nullptr refuses every create and update.
+  std::shared_ptr<const plan::Plan> plan;
 };
 
 // What became of one message.
@@ -61,6 +65,7 @@ enum class Effect {
   kAlreadyGone,       // delete of an object the destination does not have
   kRefusedUnmanaged,  // the destination object was not created by this LiveSynchronization
   kNamespaceKept,     // a Namespace to delete holds objects kubesync did not create: unmarked, kept
+  kRefusedNotInPlan,  // a create or update of something the plan does not replicate
   kDryRun,            // dryRun: logged, nothing written
   kNamespaceMissing,  // no namespace and no forceNamespaceCreation: try again later
   kRetry,             // a retryable failure (network, 429/5xx, Redis down, repeated conflicts)

@@ -119,4 +119,65 @@ DeleteAction DecideDelete(const std::optional<nlohmann::json>& existing, std::st
   return DeleteAction::kDelete;
 }
 
+namespace {
+
+std::string_view MetadataString(const nlohmann::json& object, const char* key) {
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return {};
+  auto it = meta->find(key);
+  if (it == meta->end() || !it->is_string()) return {};
+  return it->get_ref<const std::string&>();
+}
+
+bool NameFiltersPass(const plan::Rule& rule, std::string_view name) {
+  for (const plan::NameRegex& re : rule.exclude_names) {
+    if (re.Matches(name)) return false;
+  }
+  if (rule.include_names.empty()) return true;
+  for (const plan::NameRegex& re : rule.include_names) {
+    if (re.Matches(name)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status CheckInPlan(const plan::Plan& plan, const plan::Gvr& gvr, std::string_view namespace_name,
+                   std::string_view name, const nlohmann::json& desired) {
+  const std::string what =
+      gvr.String() + " " +
+      (namespace_name.empty() ? std::string(name) : std::string(namespace_name) + "/" + std::string(name));
+  auto refuse = [&](const std::string& why) {
+    return PermissionDeniedError(what + " is not in the plan of this live synchronization: " + why +
+                                 "; it is not written");
+  };
+  const std::string want_api_version = gvr.group.empty() ? gvr.version : gvr.group + "/" + gvr.version;
+  auto api_version = desired.find("apiVersion");
+  if (api_version == desired.end() || !api_version->is_string() ||
+      api_version->get_ref<const std::string&>() != want_api_version) {
+    return refuse("the object's apiVersion is not " + want_api_version);
+  }
+  if (MetadataString(desired, "name") != name) {
+    return refuse("the object's metadata.name \"" + std::string(MetadataString(desired, "name")) +
+                  "\" differs from the message's");
+  }
+  const bool is_namespace = gvr.group.empty() && gvr.resource == "namespaces";
+  if (!is_namespace && MetadataString(desired, "namespace") != namespace_name) {
+    return refuse("the object's metadata.namespace \"" + std::string(MetadataString(desired, "namespace")) +
+                  "\" differs from the message's");
+  }
+  const std::string_view effective_namespace = is_namespace ? name : namespace_name;
+  if (plan.IsDefaultExcluded(gvr, effective_namespace, name)) {
+    return refuse("it is excluded whatever the rules say");
+  }
+  bool resource_in_plan = false;
+  for (const plan::Rule& rule : plan.rules) {
+    if (rule.gvr != gvr) continue;
+    resource_in_plan = true;
+    if (NameFiltersPass(rule, name)) return OkStatus();
+  }
+  return refuse(resource_in_plan ? "no rule for " + gvr.String() + " selects its name"
+                                 : "no rule replicates " + gvr.String());
+}
+
 }  // namespace kubesync::synchronizer

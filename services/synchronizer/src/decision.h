@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "kubesync/core/status.h"
 #include "kubesync/plan/plan.h"
 
 namespace kubesync::synchronizer {
@@ -57,5 +58,18 @@ uint64_t MarkedSourceEpoch(const nlohmann::json& existing);
 
 // The source resourceVersion a destination copy was made from (its marking), 0 if unknown.
 uint64_t MarkedSourceVersion(const nlohmann::json& existing);
+
+// Whether the plan allows creating or updating this object: anyone who can publish on the
+// sync subject could otherwise have the synchronizer write whatever it likes (a
+// ClusterRoleBinding, say) with its credentials. OK when some rule of the plan is for
+// `gvr` and its name filters pass the object's name, the object is not default-excluded
+// (IsDefaultExcluded), and `desired` names the same object as the envelope (metadata.name,
+// metadata.namespace, and apiVersion of `gvr`). Otherwise PermissionDenied with the reason.
+// Label and namespace selectors are not checked: the synchronizer sees neither the source
+// labels (transformations may change them) nor the source namespace's labels.
+// Deletes are not checked here: deleting what this LiveSynchronization marked stays
+// allowed, so objects of a removed rule can be pruned (DecideDelete refuses the rest).
+Status CheckInPlan(const plan::Plan& plan, const plan::Gvr& gvr, std::string_view namespace_name,
+                   std::string_view name, const nlohmann::json& desired);
 
 }  // namespace kubesync::synchronizer

@@ -60,6 +60,7 @@ Status RunSynchronizer(const service::ServiceContext& ctx, service::ShutdownSign
   applier_options.force_namespace_creation = ctx.plan.force_namespace_creation;
   applier_options.destination_cluster = ctx.plan.destination_cluster;
   applier_options.destination_cluster_namespace = ctx.plan.namespace_;
+  applier_options.plan = std::make_shared<const plan::Plan>(ctx.plan);
   Applier applier(destination->get(), &store, logger, applier_options, &problems);
   // Whether the destination answers at all: parking is for messages that fail while
   // others could get through, not for an outage.

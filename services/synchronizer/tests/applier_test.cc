@@ -122,6 +122,15 @@ class ApplierTest : public ::testing::Test {
   Applier MakeApplier(ApplierOptions options = {}) {
     options.id = kId;
     options.destination_cluster = "destination";
+    if (options.plan == nullptr) {
+      auto plan = std::make_shared<plan::Plan>();
+      plan->name = "live";
+      plan->namespace_ = "dr";
+      for (const plan::Gvr& gvr : {kConfigMaps, plan::Gvr{"", "v1", "secrets"}}) {
+        plan->rules.push_back(plan::Rule{.gvr = gvr});
+      }
+      options.plan = plan;
+    }
     return Applier(client_.get(), store_.get(), log::Logger({.process_id = "synchronizer"}, sink_), options);
   }
 
@@ -431,6 +440,37 @@ TEST_F(ApplierTest, SecretDataNeverReachesTheLog) {
   EXPECT_EQ(applier.ApplyEvent(ev).effect, Effect::kCreated);
   ASSERT_FALSE(sink_->Lines().empty());
   for (const auto& line : sink_->Lines()) EXPECT_EQ(line.find("c3VwZXItc2VjcmV0"), std::string::npos) << line;
+}
+
+TEST_F(ApplierTest, CreateOrUpdateOutsideThePlanIsRefusedAndTerminated) {
+  auto plan = std::make_shared<plan::Plan>();
+  plan->name = "live";
+  plan->namespace_ = "dr";
+  plan->rules.push_back(plan::Rule{.gvr = {"", "v1", "services"}});  // no configmaps rule
+  Applier applier = MakeApplier({.plan = plan});
+  Outcome outcome = applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1"));
+  EXPECT_EQ(outcome.effect, Effect::kRefusedNotInPlan);
+  EXPECT_EQ(outcome.disposition(), Disposition::kTerm);
+  EXPECT_EQ(outcome.error.code(), Code::kPermissionDenied);
+  EXPECT_EQ(dest_.calls["POST"] + dest_.calls["PUT"] + dest_.calls["GET"], 0) << "nothing read or written";
+  ASSERT_FALSE(sink_->Lines().empty());
+  json line = json::parse(sink_->Lines().back());
+  EXPECT_EQ(line["msg"], "object not in the plan; refused");
+  EXPECT_EQ(line["sourceObject"]["name"], "a");
+  EXPECT_EQ(line["sourceObject"]["resource"], "configmaps");
+  EXPECT_NE(line["error"].get<std::string>().find("no rule replicates v1/configmaps"), std::string::npos);
+}
+
+TEST_F(ApplierTest, DeleteOfOurCopyStaysAllowedAfterItsRuleIsRemoved) {
+  Applier full = MakeApplier();
+  ASSERT_EQ(full.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
+  auto plan = std::make_shared<plan::Plan>();
+  plan->name = "live";
+  plan->namespace_ = "dr";
+  plan->rules.push_back(plan::Rule{.gvr = {"", "v1", "services"}});  // the configmaps rule is gone
+  Applier pruning = MakeApplier({.plan = plan});
+  EXPECT_EQ(pruning.ApplyEvent(Event(proto::EventType::kDeleted, 11, "")).effect, Effect::kDeleted);
+  EXPECT_EQ(dest_.objects.count(kPath), 0u);
 }
 
 TEST(NakDelayTest, GrowsAndIsCapped) {

@@ -1,6 +1,7 @@
 #include "decision.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include "kubesync/transform/mark.h"
 
@@ -131,6 +132,74 @@ TEST(DecideDeleteTest, DeletesOnlyWhatWeManage) {
       {"metadata",
        {{"name", "a"}, {"namespace", "team"}, {"labels", {{"kubesync.io/managed-by", "dr.live"}}}}}};
   EXPECT_EQ(DecideDelete(plain, kId), DeleteAction::kRefuseUnmanaged) << "a label alone is not our marking";
+}
+
+// The plan check: only what a rule replicates may be created or updated.
+class CheckInPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    plan_.name = "live";
+    plan_.namespace_ = "dr";
+    plan_.operator_namespace = "kubesync";
+    plan::Rule configmaps;
+    configmaps.gvr = kConfigMaps;
+    configmaps.exclude_names.push_back(plan::NameRegex{"^private-", std::make_shared<re2::RE2>("^private-")});
+    plan::Rule namespaces;
+    namespaces.gvr = {"", "v1", "namespaces"};
+    plan_.rules = {configmaps, namespaces};
+  }
+  static json Object(const std::string& api_version, const std::string& ns, const std::string& name) {
+    json obj = {{"apiVersion", api_version}, {"metadata", {{"name", name}}}};
+    if (!ns.empty()) obj["metadata"]["namespace"] = ns;
+    return obj;
+  }
+  plan::Plan plan_;
+};
+
+TEST_F(CheckInPlanTest, AllowsWhatARuleReplicates) {
+  EXPECT_TRUE(CheckInPlan(plan_, kConfigMaps, "team", "a", Object("v1", "team", "a")).ok());
+  EXPECT_TRUE(CheckInPlan(plan_, {"", "v1", "namespaces"}, "", "team", Object("v1", "", "team")).ok());
+}
+
+TEST_F(CheckInPlanTest, RefusesAResourceNoRuleNames) {
+  const plan::Gvr bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings"};
+  Status s = CheckInPlan(plan_, bindings, "", "pwned", Object("rbac.authorization.k8s.io/v1", "", "pwned"));
+  EXPECT_EQ(s.code(), Code::kPermissionDenied);
+  EXPECT_EQ(s.message(),
+            "rbac.authorization.k8s.io/v1/clusterrolebindings pwned is not in the plan of this live "
+            "synchronization: no rule replicates rbac.authorization.k8s.io/v1/clusterrolebindings; it is not "
+            "written");
+}
+
+TEST_F(CheckInPlanTest, RefusesANameTheRuleExcludes) {
+  Status s = CheckInPlan(plan_, kConfigMaps, "team", "private-key", Object("v1", "team", "private-key"));
+  EXPECT_EQ(s.code(), Code::kPermissionDenied);
+  EXPECT_NE(s.message().find("v1/configmaps team/private-key is not in the plan"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("no rule for v1/configmaps selects its name"), std::string::npos) << s.message();
+}
+
+TEST_F(CheckInPlanTest, RefusesDefaultExcludedNamespaces) {
+  EXPECT_EQ(CheckInPlan(plan_, kConfigMaps, "kube-system", "a", Object("v1", "kube-system", "a")).code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(CheckInPlan(plan_, kConfigMaps, "kubesync", "a", Object("v1", "kubesync", "a")).code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(
+      CheckInPlan(plan_, {"", "v1", "namespaces"}, "", "kube-public", Object("v1", "", "kube-public")).code(),
+      Code::kPermissionDenied);
+}
+
+TEST_F(CheckInPlanTest, RefusesAnObjectThatIsNotTheOneTheEnvelopeNames) {
+  // The URL is built from the envelope, the body from the object: they must agree.
+  Status name = CheckInPlan(plan_, kConfigMaps, "team", "a", Object("v1", "team", "other"));
+  EXPECT_EQ(name.code(), Code::kPermissionDenied);
+  EXPECT_NE(name.message().find("metadata.name \"other\" differs"), std::string::npos) << name.message();
+  EXPECT_EQ(CheckInPlan(plan_, kConfigMaps, "team", "a", Object("v1", "elsewhere", "a")).code(),
+            Code::kPermissionDenied);
+  Status version =
+      CheckInPlan(plan_, kConfigMaps, "team", "a", Object("rbac.authorization.k8s.io/v1", "team", "a"));
+  EXPECT_EQ(version.code(), Code::kPermissionDenied);
+  EXPECT_NE(version.message().find("apiVersion is not v1"), std::string::npos) << version.message();
 }
 
 }  // namespace

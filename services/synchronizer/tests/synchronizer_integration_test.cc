@@ -484,5 +484,67 @@ TEST_F(SynchronizerTest, BadPlanExitsTwoWithTheField) {
   EXPECT_NE(testsupport::ReadFile(dir_.path() / "stderr0.txt").find("--plan"), std::string::npos);
 }
 
+// Anyone who can publish on the sync subject must not get the synchronizer to write what
+// the plan does not replicate (issue 10, item 11): a forged ClusterRoleBinding granting
+// cluster-admin is refused, logged by name and terminated; the partition flows on.
+TEST_F(SynchronizerTest, ForgedMessageForAResourceOutsideThePlanIsRefusedAndNeverApplied) {
+  WritePlan({});
+  StartSynchronizer();
+  const plan::Gvr bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings"};
+  json binding = {
+      {"apiVersion", "rbac.authorization.k8s.io/v1"},
+      {"kind", "ClusterRoleBinding"},
+      {"metadata", {{"name", "pwned"}, {"uid", "uid-pwned"}, {"resourceVersion", "5"}}},
+      {"roleRef",
+       {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "cluster-admin"}}},
+      {"subjects", {{{"kind", "User"}, {"name", "mallory"}, {"apiGroup", "rbac.authorization.k8s.io"}}}}};
+  Publish(MakeEvent(proto::EventType::kAdded, bindings, binding));
+  PublishConfigMap(proto::EventType::kAdded, "team", "after", 20, "ok");
+  ASSERT_TRUE(WaitFor([&] { return DestData("team", "after") == "ok"; }, kWait));
+  ASSERT_TRUE(WaitFor([&] { return Drained(); }, kWait)) << "the forged message is settled, not redelivered";
+  auto got = Request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/pwned");
+  EXPECT_EQ(got.status, 404) << got.body.dump();
+  bool logged = false;
+  for (const json& line : LogLines()) {
+    if (line.value("msg", "") != "object not in the plan; refused") continue;
+    logged = line["sourceObject"].value("name", "") == "pwned" &&
+             line["sourceObject"].value("resource", "") == "clusterrolebindings" &&
+             line.value("level", "") == "error";
+  }
+  EXPECT_TRUE(logged) << "a log line names the refused object";
+}
+
+// A Redis that wants a password the synchronizer does not have: the start-up ends with an
+// error naming the server (not an endless retry), and the password is in no log or argv.
+TEST_F(SynchronizerTest, WrongRedisPasswordIsAClearErrorNamingTheServer) {
+  WritePlan({});
+  const int port = testsupport::FreePort();
+  auto locked = testsupport::StartServer(
+      {.argv = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--requirepass", "right-password", "--dir", dir_.path().string()}},
+      port, dir_.path() / "locked-redis.log");
+  ASSERT_TRUE(locked.ok()) << locked.status().ToString();
+  testsupport::WriteFile(dir_.path() / "redis.password", "wrong-password\n");
+  auto process = testsupport::Process::Start(
+      {.argv = {SYNCHRONIZER_BIN, "--plan", (dir_.path() / "plan.json").string(), "--destination-kubeconfig",
+                emulator_->kubeconfig_path("admin").string(), "--nats-url", nats_->url(), "--redis-url",
+                "redis://127.0.0.1:" + std::to_string(port) + "/0", "--redis-password-file",
+                (dir_.path() / "redis.password").string()},
+       .stdout_path = LogPath(0),
+       .stderr_path = dir_.path() / "stderr0.txt"});
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  auto code = process->Wait(milliseconds(20'000));
+  ASSERT_TRUE(code.has_value()) << "a refused password is not retried forever";
+  EXPECT_EQ(*code, 1);
+  bool named = false;
+  for (const json& line : LogLines()) {
+    if (line.value("msg", "") != "error connecting to redis" || line.value("level", "") != "error") continue;
+    named = line.value("error", "").find("redis 127.0.0.1:" + std::to_string(port) + ": AUTH failed") !=
+            std::string::npos;
+  }
+  EXPECT_TRUE(named) << testsupport::ReadFile(LogPath(0));
+  EXPECT_EQ(testsupport::ReadFile(LogPath(0)).find("wrong-password"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kubesync::synchronizer

@@ -60,6 +60,20 @@ struct ConnectionOptions {
   std::chrono::milliseconds request_timeout{5000};
   // Called from a cnats thread on every state change; must not block.
   std::function<void(ConnectionEvent)> on_event;
+
+  // Authentication, at most one kind: user and password, a token, or a .creds file (JWT
+  // and nkey seed, as `nsc` writes it). Never logged; errors name the server, not these.
+  std::string user;
+  std::string password;
+  std::string token;
+  std::string creds_file;
+  // TLS: required when set (or when the URL is tls://); the server certificate must chain
+  // to this CA file (PEM) and name the host of the URL. Empty with tls: the system CAs.
+  std::string ca_file;
+  bool tls = false;
+  // Subjects of this connection's reply inboxes ("" = cnats' "_INBOX"). A server that
+  // gives each LiveSynchronization its own user lets it subscribe only to its own prefix.
+  std::string inbox_prefix;
 };
 
 struct StreamOptions {

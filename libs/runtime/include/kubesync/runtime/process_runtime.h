@@ -19,6 +19,11 @@ struct ProcessRuntimeOptions {
   std::string nats_url;   // "" = start an embedded nats-server (JetStream on, store under
                           //      work_dir/nats)
   std::string redis_url;  // "" = embedded redis-server (appendonly, data under work_dir/redis)
+  // Credentials of configured servers (a URL's userinfo is moved here and out of the URL).
+  // Embedded servers get generated ones instead: an admin for the controller, and one user
+  // per component set that can reach only that set's subjects, stream and keys.
+  ServerCredentials nats_credentials;
+  ServerCredentials redis_credentials;
   std::string nats_server = "nats-server", redis_server = "redis-server";  // looked up on PATH
   std::string operator_namespace;
   std::chrono::milliseconds grace{5000};
@@ -36,12 +41,15 @@ struct ProcessRuntimeOptions {
 };
 
 // Creates work_dir, starts the monitor thread and the embedded servers, waiting until they
-// answer (NATS its INFO greeting, Redis a PONG). The sink may be empty. The destructor
-// stops every set and job (SIGTERM, SIGKILL after grace), then the embedded servers.
-// Children are reaped by waitpid on their own pids: the program must not set SIGCHLD to
-// SIG_IGN. Errors: InvalidArgument (empty work_dir or bin_dir), NotFound (a server binary
-// not on PATH), Unavailable (a server did not come up in time; the message carries its
-// log tail), Internal (files, fork).
+// answer (NATS its INFO greeting, Redis a PONG to an authenticated PING). Embedded servers
+// refuse unauthenticated clients: nats-server reads its users from <work>/nats-server.conf
+// and redis-server its ACL users from <work>/redis-users.acl (both 0600, random 256-bit
+// passwords). Components get their credentials through 0600 files in <work>/<set id>/
+// whose paths are passed (--nats-password-file, --redis-password-file, ...). The sink may be empty. The
+// destructor stops every set and job (SIGTERM, SIGKILL after grace), then the embedded servers. Children are
+// reaped by waitpid on their own pids: the program must not set SIGCHLD to SIG_IGN. Errors: InvalidArgument
+// (empty work_dir or bin_dir), NotFound (a server binary not on PATH), Unavailable (a server did not come up
+// in time; the message carries its log tail), Internal (files, fork).
 Result<std::unique_ptr<Runtime>> StartProcessRuntime(const ProcessRuntimeOptions& options, EventSink sink);
 
 }  // namespace kubesync::runtime

@@ -73,6 +73,16 @@ struct Event {
 // it must not block for long and must not call back into the Runtime.
 using EventSink = std::function<void(const Event&)>;
 
+// How to authenticate to a NATS or Redis server. Secrets (password, token) stay in memory
+// and in 0600 files; they are never put in a process's argv or in a log line.
+struct ServerCredentials {
+  std::string user;        // NATS user, Redis ACL user ("" with a password: Redis' default)
+  std::string password;    // secret
+  std::string token;       // secret; NATS only
+  std::string creds_file;  // NATS .creds file (user JWT and nkey seed); path
+  std::string ca_file;     // TLS: CA certificate (PEM) of the server; path
+};
+
 struct JobSpec {                             // a run-to-completion process (the restorer)
   std::string id;                            // e.g. "taskrun.<ns>.<name>"
   std::string binary;                        // "restorer", looked up in bin_dir
@@ -114,9 +124,13 @@ class Runtime {
   // True while the job with this id runs.
   virtual bool JobRunning(const std::string& id) const = 0;
 
-  // The NATS and Redis URLs components get (embedded or configured).
+  // The NATS and Redis URLs components get (embedded or configured), without credentials.
   virtual std::string NatsUrl() const = 0;
   virtual std::string RedisUrl() const = 0;
+  // The credentials of the controller's own connections (the embedded servers' admin, or
+  // the configured ones). Component sets get their own (per-set users on embedded servers).
+  virtual ServerCredentials NatsCredentials() const = 0;
+  virtual ServerCredentials RedisCredentials() const = 0;
 };
 
 }  // namespace kubesync::runtime

@@ -11,6 +11,10 @@
 
 namespace kubesync::service {
 
+// The Redis URL, user, password (read from --redis-password-file or the environment) and
+// CA file of the common flags. InvalidArgument naming the flag when a file cannot be read.
+Result<state::RedisOptions> StateOptions(const CommonOptions& common);
+
 // Connects to ctx.options.redis_url with `pool_size` connections (0: the client's default),
 // logging "error connecting to redis" for each failed attempt. kCancelled when shutdown
 // came first.

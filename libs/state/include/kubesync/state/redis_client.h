@@ -24,9 +24,12 @@ struct RedisEndpoint {
   int db = 0;
   std::string username;  // Redis 6 ACL user; empty: AUTH with the password only
   std::string password;  // empty: no AUTH
+  bool tls = false;      // rediss://
 };
 
-// redis://[[user]:password@]host[:port][/db]
+// redis://[[user]:password@]host[:port][/db], or rediss://... for TLS. Error messages
+// never repeat the password.
+
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
 
 struct RedisOptions {
@@ -34,6 +37,13 @@ struct RedisOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{5000};
   int pool_size = 4;
+  // Credentials given apart from the URL (a password file, the environment); when set they
+  // replace the URL's. Never logged: errors name the server and the user only.
+  std::string username;
+  std::string password;
+  // TLS (rediss:// URLs): the server certificate must chain to this CA file (PEM; empty:
+  // the system's CAs) and name the URL's host (DNS name or IP address).
+  std::string ca_file;
 };
 
 struct RedisReply {
@@ -83,6 +93,7 @@ class RedisClient {
 
   RedisOptions options_;
   RedisEndpoint endpoint_;
+  std::shared_ptr<void> tls_;  // internal::TlsContext for rediss://
   std::vector<std::unique_ptr<Slot>> slots_;
   std::atomic<size_t> next_{0};
 };
