@@ -176,6 +176,12 @@ Status Informer::ListAndDiff() {
     return OkStatus();
   });
   KS_RETURN_IF_ERROR(listed);
+  {
+    // Before the inferred deletes: on_delete(_, true) may read last_resource_version() as
+    // the version at which those objects were known to be gone (the snapshot's).
+    std::lock_guard<std::mutex> lock(mu_);
+    last_rv_ = list_rv;
+  }
   for (const std::string& key : store_.Keys()) {
     if (seen.count(key) != 0) {
       continue;

@@ -235,6 +235,48 @@ TEST(InformerTest, RelistsAfterCompactionAndReportsWhatVanished) {
   EXPECT_TRUE(view.errors().empty()) << view.errors()[0];
 }
 
+TEST(InformerTest, AnInferredDeleteSeesTheRelistVersion) {
+  auto server = std::make_shared<FakeApiServer>();
+  server->Put(Cm("cm0", "a"));
+  server->Put(Cm("cm1", "a"));
+  Client client(server, NoRetry());
+  Informer* self = nullptr;
+  std::mutex mu;
+  std::string rv_at_delete;
+  InformerHandlers handlers;
+  handlers.on_add = [](const json&, bool) {};
+  handlers.on_update = [](const json*, const json&) {};
+  handlers.on_delete = [&](const json&, bool final_state_unknown) {
+    std::lock_guard lock(mu);
+    if (final_state_unknown) rv_at_delete = self->last_resource_version();
+  };
+  Informer informer(client, TestOptions(StoreMode::kLean), handlers);
+  self = &informer;
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(5)));
+  ASSERT_TRUE(WaitFor([&] { return server->open_watches() == 1; }));
+
+  server->FailNext("watch", 0, 1'000'000);
+  server->DropWatches();
+  ASSERT_TRUE(WaitFor([&] { return server->open_watches() == 0; }));
+  server->Delete("default", "cm0");
+  server->Put(Cm("cm1", "changed"));  // the re-list's version is past the delete's
+  const std::string relist_rv = std::to_string(server->resource_version());
+  server->Compact();
+  server->ClearFaults();
+
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return !rv_at_delete.empty();
+      },
+      std::chrono::seconds(5)));
+  std::lock_guard lock(mu);
+  // The version at which cm0 was known gone: later than anything cm0 ever had, so a delete
+  // stamped with it is never mistaken for an older event than the last write.
+  EXPECT_EQ(rv_at_delete, relist_rv);
+}
+
 TEST(InformerTest, FallsBackToAFullListWhenContinueTokensKeepExpiring) {
   auto server = std::make_shared<FakeApiServer>();
   for (int i = 0; i < 5; ++i) {

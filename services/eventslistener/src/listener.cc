@@ -90,8 +90,9 @@ EventsListener::~EventsListener() { Stop(); }
 
 void EventsListener::Start() {
   initial_list_suffix_ =
-      "list-" + std::to_string(
-                    std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now().time_since_epoch()).count());
+      "list-" +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now().time_since_epoch()).count());
   for (const plan::Gvr& gvr : WatchedResources(plan_)) {
     auto w = std::make_unique<Watched>();
     w->gvr = gvr;
@@ -109,8 +110,21 @@ void EventsListener::Start() {
     handlers.on_update = [this, gvr](const json* old_object, const json& object) {
       OnEvent(gvr, proto::EventType::kModified, object, old_object);
     };
-    handlers.on_delete = [this, gvr](const json& last_known, bool) {
-      OnEvent(gvr, proto::EventType::kDeleted, last_known, nullptr);
+    Watched* watched = w.get();
+    handlers.on_delete = [this, gvr, watched](const json& last_known, bool final_state_unknown) {
+      if (!final_state_unknown) {
+        OnEvent(gvr, proto::EventType::kDeleted, last_known, nullptr);
+        return;
+      }
+      // Inferred by a re-list: the object's last known version is the version the pipeline
+      // last applied, and a delete at that version would be judged stale. It was gone at the
+      // re-list's version (the informer's by now), so the delete carries that.
+      json gone = last_known;
+      const std::string relist_rv = watched->informer->last_resource_version();
+      if (!relist_rv.empty() && gone.is_object() && gone["metadata"].is_object()) {
+        gone["metadata"]["resourceVersion"] = relist_rv;
+      }
+      OnEvent(gvr, proto::EventType::kDeleted, gone, nullptr);
     };
     w->informer = std::make_unique<kube::Informer>(source_, std::move(options), std::move(handlers));
     watched_.push_back(std::move(w));
@@ -136,7 +150,8 @@ void EventsListener::Stop() {
 bool EventsListener::WaitForSync(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (const auto& w : watched_) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || !w->informer->WaitForSync(left)) return false;
   }
   return true;
@@ -174,10 +189,9 @@ void EventsListener::OnEvent(const plan::Gvr& gvr, proto::EventType type, const 
   Result<proto::Event> event = MakeEvent(type, gvr, object, config_.id, observed);
   if (!event.ok()) {
     // Nothing retrying could fix: the object itself is unusable as an envelope.
-    logger_.Error("error encoding event",
-                  {{"sourceObject", service::ObjectRef(gvr, object)},
-                   {"sourceCluster", source_cluster_},
-                   {"error", event.status().ToString()}});
+    logger_.Error("error encoding event", {{"sourceObject", service::ObjectRef(gvr, object)},
+                                           {"sourceCluster", source_cluster_},
+                                           {"error", event.status().ToString()}});
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.dropped;
     return;
@@ -211,7 +225,8 @@ bool EventsListener::PublishWithRetry(const proto::Event& event_in, std::string_
       std::lock_guard<std::mutex> lock(stats_mu_);
       ++stats_.publish_errors;
     }
-    logger_.Warn("error publishing event", {{"error", status.ToString()}, {"subject", config_.events_subject}});
+    logger_.Warn("error publishing event",
+                 {{"error", status.ToString()}, {"subject", config_.events_subject}});
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, backoff.Next(), [this] { return stop_.load(); });
   }
@@ -275,7 +290,8 @@ Status EventsListener::ResyncOnce() {
       if (!page.ok()) {
         logger_.Error("error listing objects in cluster",
                       {{"sourceCluster", source_cluster_},
-                       {"sourceObject", {{"apiGroup", gvr.group}, {"apiVersion", gvr.version}, {"resource", gvr.resource}}},
+                       {"sourceObject",
+                        {{"apiGroup", gvr.group}, {"apiVersion", gvr.version}, {"resource", gvr.resource}}},
                        {"error", page.status().ToString()}});
         return page.status();
       }

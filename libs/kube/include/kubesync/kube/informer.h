@@ -41,7 +41,8 @@ struct InformerHandlers {
   // namespace and the previous resourceVersion). Never null.
   std::function<void(const nlohmann::json* old_object, const nlohmann::json& new_object)> on_update;
   // `final_state_unknown`: the delete was inferred by a re-list; `last_known` is the
-  // stored object (full mode) or KeyStub(key, last RV) (lean mode).
+  // stored object (full mode) or KeyStub(key, last RV) (lean mode), and the informer's
+  // last_resource_version() is already the re-list's, at which the object was gone.
   std::function<void(const nlohmann::json& last_known, bool final_state_unknown)> on_delete;
 };
 
