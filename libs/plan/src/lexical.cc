@@ -7,7 +7,7 @@
 
 #include "kubesync/core/names.h"
 #include "kubesync/plan/parse.h"
-#include "limits.h"
+#include "plan_limits.h"
 
 namespace kubesync::plan::internal {
 namespace {

@@ -1,5 +1,5 @@
 #include "kubesync/plan/parse.h"
-#include "limits.h"
+#include "plan_limits.h"
 #include "rule_parts.h"
 #include "shapes.h"
 

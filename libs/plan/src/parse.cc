@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "diagnostics.h"
-#include "limits.h"
+#include "plan_limits.h"
 #include "rule_parts.h"
 #include "shapes.h"
 

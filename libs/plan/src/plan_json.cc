@@ -1,6 +1,6 @@
 // The normalized plan's own JSON form: what the controller writes for components.
 #include "kubesync/plan/parse.h"
-#include "limits.h"
+#include "plan_limits.h"
 #include "rule_parts.h"
 
 namespace kubesync::plan {
@@ -64,11 +64,11 @@ bool IsPlanJson(const json& j) {
 
 Plan PlanFromJson(const json& j, Diagnostics& d) {
   Plan plan;
-  d.CheckFields(j, "",
-                {"apiVersion", "kind", "name", "namespace", "plugin", "suspend", "sourceCluster",
-                 "destinationCluster", "bucket", "dryRun", "forceNamespaceCreation", "resyncPeriod",
-                 "observability", "operatorNamespace", "components", "rules", "warnings",
-                 "allowSameCluster"});
+  d.CheckFields(
+      j, "",
+      {"apiVersion", "kind", "name", "namespace", "plugin", "suspend", "sourceCluster", "destinationCluster",
+       "bucket", "dryRun", "forceNamespaceCreation", "resyncPeriod", "observability", "operatorNamespace",
+       "components", "rules", "warnings", "allowSameCluster"});
   plan.name = d.String(j, "name", "", true).value_or("");
   plan.namespace_ = d.String(j, "namespace", "", false).value_or("");
   plan.plugin = d.String(j, "plugin", "", false).value_or("");

@@ -1,6 +1,6 @@
 #include <algorithm>
 
-#include "limits.h"
+#include "plan_limits.h"
 #include "rule_parts.h"
 #include "shapes.h"
 

@@ -1,4 +1,4 @@
-#include "limits.h"
+#include "plan_limits.h"
 
 #include <string>
 #include <utility>
