@@ -22,8 +22,15 @@ Status CleanUpLiveSync(const Context& ctx, const std::string& id) {
   }
 
   KS_ASSIGN_OR_RETURN(std::string stream, bus::StreamName(id));
-  KS_ASSIGN_OR_RETURN(auto nats,
-                      bus::Connection::Connect({.url = ctx.nats_url, .name = "kubesync-controller-cleanup"}));
+  // As the runtime's admin user: the embedded server admits no anonymous client.
+  const runtime::ServerCredentials credentials = ctx.runtime.NatsCredentials();
+  bus::ConnectionOptions options{.url = ctx.nats_url, .name = "kubesync-controller-cleanup"};
+  options.user = credentials.user;
+  options.password = credentials.password;
+  options.token = credentials.token;
+  options.creds_file = credentials.creds_file;
+  options.ca_file = credentials.ca_file;
+  KS_ASSIGN_OR_RETURN(auto nats, bus::Connection::Connect(options));
   Status deleted = nats->DeleteStream(stream);
   if (!deleted.ok() && deleted.code() != Code::kNotFound) return deleted;
 

@@ -119,7 +119,7 @@ class ApplierTest : public ::testing::Test {
     sink_ = std::make_shared<log::MemorySink>();
   }
 
-  Applier MakeApplier(ApplierOptions options = {}) {
+  Applier MakeApplier(ApplierOptions options = {}, state::ProblemStore* problems = nullptr) {
     options.id = kId;
     options.destination_cluster = "destination";
     if (options.plan == nullptr) {
@@ -131,7 +131,8 @@ class ApplierTest : public ::testing::Test {
       }
       options.plan = plan;
     }
-    return Applier(client_.get(), store_.get(), log::Logger({.process_id = "synchronizer"}, sink_), options);
+    return Applier(client_.get(), store_.get(), log::Logger({.process_id = "synchronizer"}, sink_), options,
+                   problems);
   }
 
   static proto::Event Event(proto::EventType type, uint64_t rv, const std::string& value) {
@@ -318,8 +319,9 @@ TEST_F(ApplierTest, AReconcilerDeleteRemovesOnlyTheCopyItJudged) {
   request.verify_destination = true;
   auto judged = [&](const std::string& uid, const std::string& rv) {
     proto::Event e = request;
-    e.object_json = json{{"metadata", {{"name", "a"}, {"namespace", "team"}, {"uid", uid}, {"resourceVersion", rv}}}}
-                        .dump();
+    e.object_json =
+        json{{"metadata", {{"name", "a"}, {"namespace", "team"}, {"uid", uid}, {"resourceVersion", rv}}}}
+            .dump();
     return e;
   };
   const std::string uid = copy["metadata"]["uid"];
@@ -345,7 +347,8 @@ TEST_F(ApplierTest, DeleteNeverRemovesANewerCopyWrittenMeanwhile) {
   // Another replica writes source version 13 between our read and our delete (at 12).
   dest_.before_delete = [](FakeDestination& d) {
     if (d.calls["DELETE"] != 1) return;
-    d.objects[kPath]["metadata"]["annotations"][std::string(transform::kSourceResourceVersionAnnotation)] = "13";
+    d.objects[kPath]["metadata"]["annotations"][std::string(transform::kSourceResourceVersionAnnotation)] =
+        "13";
     d.objects[kPath]["data"]["v"] = "v13";
     d.Bump(kPath);
   };
@@ -491,8 +494,7 @@ namespace {
 // version at least as new is applied.
 TEST_F(ApplierTest, ProblemEntryHoldsBackOlderVersionsAndGoesWhenANewerOneLands) {
   state::ProblemStore problems(redis_client_.get());
-  Applier applier(client_.get(), store_.get(), log::Logger({.process_id = "synchronizer"}, sink_),
-                  {.id = kId, .destination_cluster = "destination"}, &problems);
+  Applier applier = MakeApplier({}, &problems);  // with a plan replicating the object (issue 10 item 11)
   ASSERT_EQ(applier.ApplyEvent(Event(proto::EventType::kAdded, 10, "v1")).effect, Effect::kCreated);
   ASSERT_TRUE(applier
                   .Park(Event(proto::EventType::kModified, 12, "v12"), state::kProblemDeliveryLimit,
