@@ -22,7 +22,9 @@ json KubesyncKeys(const json& object, const char* section) {
   auto sec = meta->find(section);
   if (sec == meta->end() || !sec->is_object()) return out;
   for (auto it = sec->begin(); it != sec->end(); ++it) {
-    if (it.key().starts_with(kKubesyncPrefix)) out[it.key()] = it.value();
+    // The source epoch is written after the hash is taken, so it is not part of it.
+    if (it.key().starts_with(kKubesyncPrefix) && it.key() != kSourceEpochAnnotation)
+      out[it.key()] = it.value();
   }
   return out;
 }

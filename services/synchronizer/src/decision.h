@@ -10,12 +10,13 @@
 
 #include "kubesync/core/status.h"
 #include "kubesync/plan/plan.h"
+#include "kubesync/transform/mark.h"
 
 namespace kubesync::synchronizer {
 
 // The epoch of the source cluster a destination copy was made from (issue 10 item 4; see
 // libs/state source_identity.h). Source resourceVersions are compared only within one epoch.
-inline constexpr std::string_view kSourceEpochAnnotation = "kubesync.io/source-epoch";
+inline constexpr std::string_view kSourceEpochAnnotation = transform::kSourceEpochAnnotation;
 
 enum class WriteAction {
   kCreate,           // nothing there: create it

@@ -19,6 +19,9 @@ inline constexpr std::string_view kSourceUidAnnotation = "kubesync.io/source-uid
 inline constexpr std::string_view kSourceResourceVersionAnnotation = "kubesync.io/source-resource-version";
 inline constexpr std::string_view kContentHashAnnotation = "kubesync.io/content-hash";
 inline constexpr std::string_view kOriginalValuesAnnotation = "kubesync.io/original-values";
+// The source cluster's epoch a copy was written from (the synchronizer adds it after the
+// content hash: the same content from a rebuilt source is the same content).
+inline constexpr std::string_view kSourceEpochAnnotation = "kubesync.io/source-epoch";
 
 // "<namespace>.<name>" (just "<name>" without a namespace): the LiveSynchronization id used
 // in subjects and Redis keys.
