@@ -310,13 +310,9 @@ LiveSyncReconciler::Next LiveSyncReconciler::ReadStats(Pass& pass) {
   return Next::kContinue;
 }
 
-LiveSyncReconciler::Next LiveSyncReconciler::ResolveDestination(Pass& pass) {
-  auto destination = ctx_.resolver.Resolve(pass.key.ns, pass.plan->destination_cluster);
-  if (destination.ok()) {
-    pass.destination = std::move(*destination);
-    return Next::kContinue;
-  }
-  const std::string message = "spec.config.destinationName: " + destination.status().message();
+// A cluster of the LiveSynchronization cannot be resolved: not Ready, Degraded when a set
+// was already running, retried soon.
+LiveSyncReconciler::Next LiveSyncReconciler::ClusterUnavailable(Pass& pass, const std::string& message) {
   pass.conditions.push_back({"Ready", kFalse, "ClusterUnavailable", message});
   pass.conditions.push_back({"Degraded", ConditionIf(pass.state->applied.has_value()), "ClusterUnavailable",
                              pass.state->applied ? message : ""});
@@ -326,6 +322,15 @@ LiveSyncReconciler::Next LiveSyncReconciler::ResolveDestination(Pass& pass) {
   pass.phase = pass.state->applied ? "Degraded" : "Pending";
   pass.requeue = std::min<std::chrono::milliseconds>(ctx_.options.resync_interval, std::chrono::seconds(5));
   return Next::kStop;
+}
+
+LiveSyncReconciler::Next LiveSyncReconciler::ResolveDestination(Pass& pass) {
+  auto destination = ctx_.resolver.Resolve(pass.key.ns, pass.plan->destination_cluster);
+  if (destination.ok()) {
+    pass.destination = std::move(*destination);
+    return Next::kContinue;
+  }
+  return ClusterUnavailable(pass, "spec.config.destinationName: " + destination.status().message());
 }
 
 LiveSyncReconciler::Next LiveSyncReconciler::WatchDestination(Pass& pass) {
@@ -365,16 +370,7 @@ LiveSyncReconciler::Next LiveSyncReconciler::ResolveSource(Pass& pass) {
     pass.source = std::move(*source);
     return Next::kContinue;
   }
-  const std::string message = "spec.config.sourceName: " + source.status().message();
-  pass.conditions.push_back({"Ready", kFalse, "ClusterUnavailable", message});
-  pass.conditions.push_back({"Degraded", ConditionIf(pass.state->applied.has_value()), "ClusterUnavailable",
-                             pass.state->applied ? message : ""});
-  pass.events.push_back({kEventWarning, "ClusterUnavailable", message});
-  ctx_.logger.Warn("cannot resolve the clusters of a LiveSynchronization",
-                   {{"liveSynchronization", pass.key.ObjectKey()}, {"error", message}});
-  pass.phase = pass.state->applied ? "Degraded" : "Pending";
-  pass.requeue = std::min<std::chrono::milliseconds>(ctx_.options.resync_interval, std::chrono::seconds(5));
-  return Next::kStop;
+  return ClusterUnavailable(pass, "spec.config.sourceName: " + source.status().message());
 }
 
 LiveSyncReconciler::Next LiveSyncReconciler::BuildComponents(Pass& pass) {

@@ -85,6 +85,7 @@ class LiveSyncReconciler : public Reconciler {
   Next Validate(Pass& pass);
   Next WarnUnused(Pass& pass);
   Next ReadStats(Pass& pass);
+  Next ClusterUnavailable(Pass& pass, const std::string& message);
   Next ResolveDestination(Pass& pass);
   Next WatchDestination(Pass& pass);
   Next Suspend(Pass& pass);
